@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Prepares a fresh Debian 12 machine for Ferry: Debian packages (apt-get when root; otherwise
+# the exact command to run), npm packages, the TypeScript build and the test guest image.
+# Every step is skipped when already done. Usage: scripts/setup.sh [--test]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(qemu-system-x86 qemu-utils busybox-static cpio gcc libc6-dev xz-utils)
+# Only the tests need these: libvirt's domain schema + xmllint validate our XML output,
+# and virsh's test driver is the oracle for virsh's output formats.
+if [[ "${1:-}" == "--test" ]]; then packages+=(libvirt0 libxml2-utils libvirt-clients); fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]} > 0)); then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "ferry: missing Debian packages; as root run:" >&2
+    echo "  apt-get update && apt-get install -y --no-install-recommends ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >/dev/null
+  apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [[ ! -d node_modules || "$(cat node_modules/.ferry-lock 2>/dev/null)" != "$lock_sum" ]]; then
+  echo "setup: npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$lock_sum" > node_modules/.ferry-lock
+fi
+
+echo "setup: building"
+bash scripts/build.sh
+bash guest/build.sh

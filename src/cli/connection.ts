@@ -1,0 +1,42 @@
+/**
+ * The CLI's connection to a ferryd, chosen by URI (`-c`, FERRY_DEFAULT_URI, qemu:///system).
+ * @module
+ */
+import type { z } from 'zod';
+import { FerryError } from '../common/errors.js';
+import { parseConnectionUri, type ConnectionUri } from '../common/uri.js';
+import type { MethodName, Methods } from '../rpc/methods.js';
+import { connectRpc, defaultSocketPath, type TypedRpcClient } from '../rpc/index.js';
+
+export interface Connection {
+  readonly uri: ConnectionUri;
+  call<K extends MethodName>(
+    name: K,
+    params: z.input<Methods[K]['params']>,
+  ): Promise<z.output<Methods[K]['result']>>;
+  close(): void;
+}
+
+/** The URI a command talks to when `-c` is not given. */
+export function defaultUri(env: NodeJS.ProcessEnv = process.env): string {
+  const fromEnv = env['FERRY_DEFAULT_URI'];
+  return fromEnv !== undefined && fromEnv !== '' ? fromEnv : 'qemu:///system';
+}
+
+/** Opens a connection; only local transports are available in this version. */
+export async function openConnection(text: string): Promise<Connection> {
+  const uri = parseConnectionUri(text);
+  if (uri.transport !== 'unix') {
+    throw new FerryError(
+      'NO_SUPPORT',
+      `Transport '${uri.transport}' of URI '${text}' is not supported yet; use qemu:///system or qemu+unix:///system?socket=PATH`,
+    );
+  }
+  const socket = uri.params['socket'] ?? defaultSocketPath(`/${uri.path}`);
+  const client: TypedRpcClient<Methods> = await connectRpc<Methods>(socket, undefined);
+  return {
+    uri,
+    call: (name, params) => client.call(name, params),
+    close: () => client.close(),
+  };
+}

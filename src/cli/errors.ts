@@ -1,0 +1,43 @@
+/**
+ * Turns any failure into virsh's one or two `error: …` lines on stderr.
+ * @module
+ */
+import { FerryError, messageOf } from '../common/errors.js';
+
+/** A failure with virsh's leading context line ("Failed to start domain 'x'") above its cause. */
+export class CommandError extends Error {
+  override readonly name = 'CommandError';
+  constructor(
+    readonly context: string,
+    override readonly cause: unknown,
+  ) {
+    super(context);
+  }
+}
+
+/** Wraps a failing step so the user sees what was being done, then why it failed. */
+export async function withContext<T>(context: string, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (err) {
+    if (
+      err instanceof FerryError &&
+      err.code === 'NO_DOMAIN' &&
+      typeof err.data?.['domain'] === 'string'
+    ) {
+      // virsh says only this when the lookup itself fails.
+      throw new CommandError(`failed to get domain '${err.data['domain']}'`, undefined);
+    }
+    throw new CommandError(context, err);
+  }
+}
+
+/** The lines to print for an error, each starting with `error: `. */
+export function renderError(err: unknown): string {
+  if (err instanceof CommandError) {
+    const lines = [`error: ${err.context}`];
+    if (err.cause !== undefined) lines.push(`error: ${messageOf(err.cause)}`);
+    return lines.join('\n') + '\n';
+  }
+  return `error: ${messageOf(err)}\n`;
+}

@@ -1,0 +1,52 @@
+/**
+ * ferry: the virsh-compatible command line. A thin client: every command is one or two RPC
+ * calls to the ferryd named by `-c URI` (default FERRY_DEFAULT_URI or qemu:///system).
+ * @module
+ */
+import { Command, CommanderError } from 'commander';
+import { FERRY_VERSION } from '../common/version.js';
+import { registerEdit } from './commands/edit.js';
+import { registerHost } from './commands/host.js';
+import { registerLifecycle } from './commands/lifecycle.js';
+import { registerQueries } from './commands/query.js';
+import { defaultUri, openConnection, type Connection } from './connection.js';
+import type { CommandContext } from './context.js';
+import { renderError } from './errors.js';
+
+/** Builds the program; `argv` excludes node and the script path. Returns the exit code. */
+export async function runCli(argv: readonly string[]): Promise<number> {
+  let connection: Promise<Connection> | undefined;
+  const program = new Command('ferry');
+  const ctx: CommandContext = {
+    get uri() {
+      return program.opts<{ connect?: string }>().connect ?? defaultUri();
+    },
+    connect: () => (connection ??= openConnection(ctx.uri)),
+    out: (text) => process.stdout.write(text),
+    err: (text) => process.stderr.write(text),
+  };
+  program
+    .description('Ferry: manage and migrate QEMU/KVM guests (virsh-compatible)')
+    .version(FERRY_VERSION, '-v, --version', 'print the version')
+    .option('-c, --connect <uri>', 'hypervisor connection URI')
+    .configureOutput({
+      outputError: (text, write) => write(text.startsWith('error:') ? text : `error: ${text}`),
+    })
+    .exitOverride()
+    .showSuggestionAfterError(true);
+  registerLifecycle(program, ctx);
+  registerQueries(program, ctx);
+  registerEdit(program, ctx);
+  registerHost(program, ctx);
+  for (const cmd of program.commands) cmd.exitOverride();
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 1;
+    process.stderr.write(renderError(err));
+    return 1;
+  } finally {
+    if (connection !== undefined) (await connection.catch(() => undefined))?.close();
+  }
+}

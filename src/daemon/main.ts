@@ -1,0 +1,116 @@
+/**
+ * ferryd: one per host, in the foreground, logging JSON lines to stderr. The composition
+ * root: configuration, the host's domains, the RPC server on the local unix socket.
+ * Nothing imports this folder.
+ * @module
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command, CommanderError } from 'commander';
+import { pino } from 'pino';
+import { messageOf } from '../common/errors.js';
+import { FERRY_VERSION } from '../common/version.js';
+import { DomainManager, loadHostUuid } from '../host/index.js';
+import { probeQemuVersion } from '../qemu/index.js';
+import { listenUnix, RpcServer } from '../rpc/index.js';
+import { METHODS, type Methods } from '../rpc/methods.js';
+import { loadConfig, type ConfigFlags } from './config.js';
+import { createHandlers, type ConnectionState } from './handlers.js';
+
+function parseFlags(argv: readonly string[]): ConfigFlags {
+  const program = new Command('ferryd')
+    .description('Ferry host daemon: runs and migrates the QEMU guests of this host')
+    .version(FERRY_VERSION, '-v, --version')
+    .option('--config <file>', 'configuration file (default /etc/ferry/ferryd.conf)')
+    .option(
+      '--state-dir <dir>',
+      'persistent state: definitions, host UUID (default /var/lib/ferry)',
+    )
+    .option('--run-dir <dir>', 'runtime state: sockets, pid files, status (default /run/ferry)')
+    .option('--socket <path>', 'RPC unix socket (default RUN_DIR/ferry-sock)')
+    .configureOutput({
+      outputError: (text, write) => write(text.startsWith('error:') ? text : `error: ${text}`),
+    })
+    .exitOverride();
+  program.parse([...argv], { from: 'user' });
+  return program.opts<ConfigFlags>();
+}
+
+/** Runs the daemon until SIGTERM or SIGINT; running guests are left running. */
+export async function runDaemon(argv: readonly string[]): Promise<void> {
+  let flags: ConfigFlags;
+  try {
+    flags = parseFlags(argv);
+  } catch (err) {
+    process.exitCode = err instanceof CommanderError ? err.exitCode : 1;
+    return;
+  }
+  let config;
+  try {
+    config = loadConfig(flags);
+    mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
+    mkdirSync(config.runDir, { recursive: true, mode: 0o755 });
+  } catch (err) {
+    process.stderr.write(`error: ${messageOf(err)}\n`);
+    process.exitCode = 1;
+    return;
+  }
+  const log = pino(
+    { name: 'ferryd', level: config.logLevel },
+    pino.destination({ fd: 2, sync: true }),
+  );
+  const hostUuid = loadHostUuid(config.stateDir);
+  // A missing QEMU binary does not stop the daemon: definitions can still be managed.
+  const qemuVersion = await probeQemuVersion(config.qemuBinary).catch((err: unknown) => {
+    log.error({ err: messageOf(err) }, 'QEMU is not usable; guests cannot start');
+    return null;
+  });
+  const domains = new DomainManager({
+    configDir: join(config.stateDir, 'qemu'),
+    statusDir: config.runDir,
+    runDir: config.runDir,
+    logDir: join(config.stateDir, 'log'),
+    idFile: join(config.stateDir, 'next-domain-id'),
+    qemuBinary: config.qemuBinary,
+    kvmDevice: config.kvmDevice,
+    logger: log,
+  });
+  await domains.load();
+
+  const server = new RpcServer<Methods, ConnectionState>(METHODS, {
+    logger: log,
+    createState: () => ({ events: false }),
+  });
+  server.implementAll(createHandlers(domains, { hostUuid, qemuVersion }));
+  domains.on('event', (ev) => server.broadcast('domain.event', ev, (conn) => conn.state.events));
+
+  let listener;
+  try {
+    listener = await listenUnix(config.socket, (transport) => server.handle(transport), {
+      maxFrameBytes: config.maxFrameBytes,
+      onError: (err) => log.error({ err: messageOf(err) }, 'listener error'),
+    });
+  } catch (err) {
+    log.error({ err: messageOf(err) }, 'cannot listen');
+    process.stderr.write(`error: ${messageOf(err)}\n`);
+    domains.detachAll();
+    process.exitCode = 1;
+    return;
+  }
+  log.info(
+    { socket: config.socket, hostUuid, qemu: qemuVersion, version: FERRY_VERSION },
+    'ferryd ready',
+  );
+
+  await new Promise<void>((resolve) => {
+    const stop = (sig: string): void => {
+      log.info({ signal: sig }, 'shutting down; guests keep running');
+      resolve();
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  await listener.close();
+  server.close();
+  domains.detachAll();
+}

@@ -1,0 +1,52 @@
+/**
+ * The in-memory record of one domain on this host, and lookups over a set of them.
+ * @module
+ */
+import { FerryError } from '../common/errors.js';
+import type { DomainDef } from '../domain/def.js';
+import type { DomainState } from '../domain/state.js';
+import type { QemuProcess } from '../qemu/index.js';
+
+export interface DomainRecord {
+  /** The persistent definition, or the transient one for a transient domain. */
+  def: DomainDef;
+  persistent: boolean;
+  /** The definition the running QEMU was started with; set while active. */
+  liveDef: DomainDef | undefined;
+  id: number | null;
+  state: DomainState;
+  reason: string;
+  proc: QemuProcess | undefined;
+  /** Why the process is being stopped by ferryd itself, so its exit gets the right reason. */
+  stopping: 'destroyed' | 'shutdown' | undefined;
+  /** Serial log file (file chardev or pty log), for consoleLog and the tests. */
+  consoleLog: string | undefined;
+  /** Serialises lifecycle operations on this domain. */
+  lock: Promise<unknown>;
+}
+
+/** True when a QEMU process exists for the record. */
+export function isActive(rec: DomainRecord): boolean {
+  return rec.id !== null;
+}
+
+const UUID_RE = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
+
+/** Finds a domain by name, then numeric id, then UUID, the way virsh resolves `--domain`. */
+export function lookupDomain(records: Iterable<DomainRecord>, ref: string): DomainRecord {
+  const all = [...records];
+  const byName = all.find((r) => r.def.name === ref);
+  if (byName !== undefined) return byName;
+  if (/^\d+$/.test(ref)) {
+    const byId = all.find((r) => r.id === Number(ref));
+    if (byId !== undefined) return byId;
+  }
+  if (UUID_RE.test(ref)) {
+    const want = ref.toLowerCase().replaceAll('-', '');
+    const byUuid = all.find((r) => r.def.uuid.replaceAll('-', '') === want);
+    if (byUuid !== undefined) return byUuid;
+  }
+  throw new FerryError('NO_DOMAIN', `Domain not found: no domain with matching name '${ref}'`, {
+    data: { domain: ref },
+  });
+}

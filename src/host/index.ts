@@ -1,0 +1,10 @@
+/**
+ * The host: its domains, their lifecycle and the QEMU processes behind them.
+ * @module
+ */
+export { DomainManager } from './domain-manager.js';
+export type { DomainManagerOptions } from './domain-manager.js';
+export type { DomainRecord } from './domain-record.js';
+export type { Logger } from './logger.js';
+export { SILENT_LOGGER } from './logger.js';
+export { loadHostUuid } from './identity.js';

@@ -1,0 +1,226 @@
+/**
+ * Turns a domain record into a running QEMU and back: checks what the definition needs from
+ * the host before anything is spawned, builds the argv, launches, and re-attaches after a
+ * ferryd restart. Nothing here changes a record until the step that could fail has passed.
+ * @module
+ */
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { totalmem } from 'node:os';
+import { join } from 'node:path';
+import { FerryError, messageOf } from '../common/errors.js';
+import type { DomainDef } from '../domain/def.js';
+import type { DomainStore, RuntimeStatus } from '../domain/store.js';
+import { formatDomainXml, parseDomainXml } from '../domain/xml/index.js';
+import { buildCommandLine, checkKvmDevice, effectiveSerials, QemuProcess } from '../qemu/index.js';
+import type { DomainRecord } from './domain-record.js';
+import type { Logger } from './logger.js';
+
+export interface LauncherOptions {
+  qemuBinary: string;
+  kvmDevice: string;
+  /** Runtime files: QMP sockets, pidfiles, pty console logs. */
+  runDir: string;
+  /** QEMU's own log, one file per domain (as /var/log/libvirt/qemu/NAME.log). */
+  logDir: string;
+  /** Where the next domain id is remembered across restarts. */
+  idFile: string;
+  logger: Logger;
+}
+
+export class Launcher {
+  readonly #opts: LauncherOptions;
+  readonly #store: DomainStore;
+  #nextId: number;
+
+  constructor(opts: LauncherOptions, store: DomainStore) {
+    this.#opts = opts;
+    this.#store = store;
+    mkdirSync(opts.runDir, { recursive: true, mode: 0o755 });
+    mkdirSync(opts.logDir, { recursive: true, mode: 0o700 });
+    this.#nextId = readNextId(opts.idFile);
+  }
+
+  /** Starts QEMU for `def` and fills in the record's runtime fields once it runs. */
+  async start(rec: DomainRecord, def: DomainDef, paused: boolean): Promise<void> {
+    this.#checkHost(def);
+    const base = join(this.#opts.runDir, def.uuid);
+    const qmpSocket = `${base}.qmp`;
+    const pidFile = `${base}.pid`;
+    const ptyLog = `${base}.console.log`;
+    rmSync(qmpSocket, { force: true });
+    const args = buildCommandLine(def, {
+      qmpSocket,
+      pidFile,
+      startPaused: true,
+      ptyLogFile: ptyLog,
+    });
+    const proc = await QemuProcess.launch({
+      binary: this.#opts.qemuBinary,
+      args,
+      logFile: join(this.#opts.logDir, `${def.name}.log`),
+      qmpSocket,
+    });
+    try {
+      if (!paused) await proc.monitor.execute('cont');
+    } catch (err) {
+      await proc.terminate();
+      throw new FerryError('OPERATION_FAILED', `Cannot resume the new QEMU: ${messageOf(err)}`, {
+        cause: err,
+      });
+    }
+    const id = this.#allocateId();
+    Object.assign(rec, {
+      id,
+      proc,
+      liveDef: def,
+      state: paused ? 'paused' : 'running',
+      reason: paused ? 'user' : 'booted',
+      stopping: undefined,
+      consoleLog: consoleLogOf(def, ptyLog),
+    } satisfies Partial<DomainRecord>);
+    if (rec.def.uuid !== def.uuid || !rec.persistent) rec.def = def;
+    this.saveStatus(rec);
+    this.#opts.logger.info({ domain: def.name, id, pid: proc.pid }, 'domain started');
+  }
+
+  saveStatus(rec: DomainRecord): void {
+    if (rec.proc === undefined || rec.id === null || rec.liveDef === undefined) return;
+    const status: RuntimeStatus = {
+      uuid: rec.def.uuid,
+      name: rec.def.name,
+      id: rec.id,
+      pid: rec.proc.pid,
+      qmpSocket: join(this.#opts.runDir, `${rec.def.uuid}.qmp`),
+      liveXml: formatDomainXml(rec.liveDef),
+      persistent: rec.persistent,
+      startedAt: Date.now(),
+    };
+    this.#store.saveStatus(status);
+  }
+
+  /** Removes the runtime files of a domain whose QEMU has ended. */
+  cleanup(rec: DomainRecord): void {
+    this.#store.removeStatus(rec.def.uuid);
+    const base = join(this.#opts.runDir, rec.def.uuid);
+    for (const suffix of ['.qmp', '.pid']) rmSync(base + suffix, { force: true });
+  }
+
+  /**
+   * Re-attaches to the QEMU a status file describes. Returns the live record, or the persistent
+   * record marked shut off when the process is gone, or undefined for a vanished transient one.
+   */
+  async reattach(
+    status: RuntimeStatus,
+    persistent: DomainRecord | undefined,
+  ): Promise<DomainRecord | undefined> {
+    const log = this.#opts.logger;
+    let liveDef: DomainDef;
+    try {
+      liveDef = parseDomainXml(status.liveXml).def;
+    } catch (err) {
+      log.error({ domain: status.name, err }, 'status file holds an unreadable definition');
+      this.#store.removeStatus(status.uuid);
+      return persistent;
+    }
+    let proc: QemuProcess;
+    let running: boolean;
+    try {
+      proc = await QemuProcess.attach(status.pid, status.qmpSocket);
+      running = (await proc.monitor.queryStatus()).running;
+    } catch (err) {
+      log.warn(
+        { domain: status.name, pid: status.pid, err: messageOf(err) },
+        'QEMU is gone; domain marked shut off',
+      );
+      this.#store.removeStatus(status.uuid);
+      if (persistent !== undefined) {
+        persistent.state = 'shut off';
+        persistent.reason = 'unknown';
+      }
+      return persistent;
+    }
+    this.#nextId = Math.max(this.#nextId, status.id + 1);
+    log.info(
+      { domain: status.name, id: status.id, pid: status.pid },
+      're-attached to running domain',
+    );
+    const rec: DomainRecord = persistent ?? {
+      def: liveDef,
+      persistent: false,
+      liveDef: undefined,
+      id: null,
+      state: 'shut off',
+      reason: 'unknown',
+      proc: undefined,
+      stopping: undefined,
+      consoleLog: undefined,
+      lock: Promise.resolve(),
+    };
+    Object.assign(rec, {
+      id: status.id,
+      proc,
+      liveDef,
+      persistent: persistent !== undefined && status.persistent,
+      state: running ? 'running' : 'paused',
+      reason: running ? 'booted' : 'unknown',
+      consoleLog: consoleLogOf(liveDef, join(this.#opts.runDir, `${status.uuid}.console.log`)),
+    } satisfies Partial<DomainRecord>);
+    return rec;
+  }
+
+  /** Checks, before spawning, everything the definition needs from this host. */
+  #checkHost(def: DomainDef): void {
+    const files: [string, string | undefined][] = [
+      ['Kernel', def.os.kernel],
+      ['Initrd', def.os.initrd],
+      ...def.devices.disks.map((d): [string, string | undefined] => [
+        `Disk '${d.target.dev}' source`,
+        d.source,
+      ]),
+    ];
+    for (const [what, path] of files) {
+      if (path !== undefined && !existsSync(path)) {
+        throw new FerryError('INVALID_ARG', `${what} '${path}' does not exist`);
+      }
+    }
+    if (def.type === 'kvm') checkKvmDevice(this.#opts.kvmDevice);
+    const hostKiB = totalmem() / 1024;
+    if (def.memoryKiB > hostKiB) {
+      throw new FerryError(
+        'OPERATION_FAILED',
+        `Domain '${def.name}' needs ${def.memoryKiB} KiB of memory but this host has only ${Math.floor(hostKiB)} KiB`,
+      );
+    }
+    for (const serial of effectiveSerials(def)) {
+      if (serial.type === 'file' && serial.path !== undefined) {
+        const dir = serial.path.slice(0, serial.path.lastIndexOf('/')) || '/';
+        if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+          throw new FerryError('INVALID_ARG', `Serial log directory '${dir}' does not exist`);
+        }
+      }
+    }
+  }
+
+  #allocateId(): number {
+    const id = this.#nextId++;
+    writeFileSync(this.#opts.idFile, `${this.#nextId}\n`);
+    return id;
+  }
+}
+
+function readNextId(path: string): number {
+  try {
+    const n = Number(readFileSync(path, 'utf8').trim());
+    return Number.isInteger(n) && n > 0 ? n : 1;
+  } catch {
+    return 1;
+  }
+}
+
+/** The file the guest's first serial port writes to: its own file, or the pty's log. */
+function consoleLogOf(def: DomainDef, ptyLog: string): string | undefined {
+  const first = effectiveSerials(def)[0];
+  if (first === undefined) return undefined;
+  if (first.type === 'file') return first.path;
+  return first.type === 'pty' ? ptyLog : undefined;
+}

@@ -1,0 +1,188 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { DomainDef } from '../domain/def.js';
+import { FerryError } from '../common/errors.js';
+import { buildCommandLine, effectiveSerials, qemuOptValue } from './command-line.js';
+
+function baseDef(overrides: Partial<DomainDef> = {}): DomainDef {
+  return {
+    type: 'qemu',
+    name: 'vm1',
+    uuid: '6695eb01-f6a4-8304-79aa-97f2502e193f',
+    memoryKiB: 131072,
+    currentMemoryKiB: 131072,
+    vcpus: 1,
+    os: {
+      type: 'hvm',
+      arch: 'x86_64',
+      machine: 'pc',
+      kernel: '/k',
+      initrd: '/i',
+      cmdline: 'console=ttyS0',
+      boot: [],
+      extra: [],
+    },
+    features: [],
+    onPoweroff: 'destroy',
+    onReboot: 'restart',
+    onCrash: 'destroy',
+    devices: {
+      disks: [],
+      interfaces: [],
+      serials: [],
+      consoles: [],
+      graphics: [],
+      hostdevs: [],
+      extra: [],
+    },
+    extra: [],
+    ...overrides,
+  };
+}
+
+const ctx = { qmpSocket: '/run/f/u.qmp', pidFile: '/run/f/u.pid', startPaused: true };
+
+test('buildCommandLine() gives the argv of a minimal kernel-boot guest', () => {
+  assert.deepEqual(buildCommandLine(baseDef(), ctx), [
+    '-name',
+    'guest=vm1,debug-threads=on',
+    '-uuid',
+    '6695eb01-f6a4-8304-79aa-97f2502e193f',
+    '-no-user-config',
+    '-nodefaults',
+    '-machine',
+    'pc,accel=tcg',
+    '-m',
+    'size=131072k',
+    '-smp',
+    '1',
+    '-chardev',
+    'socket,id=charmonitor,path=/run/f/u.qmp,server=on,wait=off',
+    '-mon',
+    'chardev=charmonitor,id=monitor,mode=control',
+    '-pidfile',
+    '/run/f/u.pid',
+    '-rtc',
+    'base=utc',
+    '-S',
+    '-kernel',
+    '/k',
+    '-initrd',
+    '/i',
+    '-append',
+    'console=ttyS0',
+    '-display',
+    'none',
+    '-msg',
+    'timestamp=on',
+  ]);
+});
+
+test('buildCommandLine() maps type kvm to the KVM accelerator and custom CPUs to -cpu', () => {
+  const argv = buildCommandLine(
+    baseDef({
+      type: 'kvm',
+      cpu: {
+        mode: 'custom',
+        model: { name: 'Haswell-noTSX' },
+        features: [
+          { policy: 'require', name: 'vmx' },
+          { policy: 'disable', name: 'pcid' },
+        ],
+        extra: [],
+      },
+    }),
+    ctx,
+  );
+  assert.equal(argv[argv.indexOf('-machine') + 1], 'pc,accel=kvm');
+  assert.equal(argv[argv.indexOf('-cpu') + 1], 'Haswell-noTSX,vmx=on,pcid=off');
+});
+
+test('buildCommandLine() wires disks, NICs and an appending file serial', () => {
+  const def = baseDef({
+    devices: {
+      disks: [
+        {
+          type: 'file',
+          device: 'disk',
+          driver: { name: 'qemu', type: 'qcow2', cache: 'none' },
+          source: '/img/a,b.qcow2',
+          target: { dev: 'vda', bus: 'virtio' },
+          readonly: false,
+          shareable: false,
+          extra: [],
+        },
+        {
+          type: 'file',
+          device: 'cdrom',
+          driver: { name: 'qemu', type: 'raw' },
+          source: '/iso',
+          target: { dev: 'sda', bus: 'sata' },
+          readonly: true,
+          shareable: false,
+          extra: [],
+        },
+      ],
+      interfaces: [{ type: 'user', mac: '52:54:00:12:34:56', extra: [] }],
+      serials: [{ type: 'file', path: '/log/s.log', append: true, targetPort: 0, extra: [] }],
+      consoles: [
+        {
+          type: 'file',
+          path: '/log/s.log',
+          append: true,
+          targetType: 'serial',
+          targetPort: 0,
+          extra: [],
+        },
+      ],
+      graphics: [],
+      hostdevs: [],
+      extra: [],
+    },
+  });
+  const argv = buildCommandLine(def, ctx).join(' ');
+  assert.match(
+    argv,
+    /-drive file=\/img\/a,,b\.qcow2,if=none,id=drive-vda,format=qcow2,cache=none -device virtio-blk-pci,drive=drive-vda,id=virtio-disk0/,
+  );
+  assert.match(
+    argv,
+    /-device ich9-ahci,id=sata0 -device ide-cd,bus=sata0\.0,drive=drive-sda,id=sata-disk1/,
+  );
+  assert.match(
+    argv,
+    /-netdev user,id=hostnet0 -device virtio-net-pci,netdev=hostnet0,id=net0,mac=52:54:00:12:34:56/,
+  );
+  // The console duplicates serial0, so QEMU gets one serial port, not two.
+  assert.equal(argv.match(/isa-serial/g)?.length, 1);
+  assert.match(argv, /-chardev file,id=charserial0,path=\/log\/s\.log,append=on/);
+});
+
+test('buildCommandLine() logs a pty console so it can be read back', () => {
+  const def = baseDef();
+  def.devices.serials.push({ type: 'pty', targetPort: 0, extra: [] });
+  const argv = buildCommandLine(def, { ...ctx, ptyLogFile: '/run/f/c.log' });
+  assert.ok(argv.includes('pty,id=charserial0,logfile=/run/f/c.log,logappend=on'));
+});
+
+test('buildCommandLine() refuses what this host cannot run, naming it', () => {
+  const withHostdev = baseDef();
+  withHostdev.devices.hostdevs.push({ raw: "<hostdev mode='subsystem' type='pci'/>" });
+  assert.throws(
+    () => buildCommandLine(withHostdev, ctx),
+    (e: unknown) => e instanceof FerryError && /hostdev/.test(e.message),
+  );
+  const withNetwork = baseDef();
+  withNetwork.devices.interfaces.push({ type: 'network', source: 'default', extra: [] });
+  assert.throws(() => buildCommandLine(withNetwork, ctx), /virtual network 'default'/);
+});
+
+test('effectiveSerials() keeps a console that has no serial of its own', () => {
+  const def = baseDef();
+  def.devices.consoles.push({ type: 'pty', targetType: 'serial', targetPort: 0, extra: [] });
+  assert.equal(effectiveSerials(def).length, 1);
+});
+
+test('qemuOptValue() doubles commas', () => {
+  assert.equal(qemuOptValue('a,b,,c'), 'a,,b,,,,c');
+});

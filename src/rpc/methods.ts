@@ -1,0 +1,116 @@
+/**
+ * THE API: every RPC method ferryd serves, as `name → { params, result, doc }`.
+ * Server, CLI, web console and peers all type their calls from this one table.
+ * Names are `resource.verb`; params objects are strict (unknown keys are refused).
+ * @module
+ */
+import { z } from 'zod';
+import { DomainEvent, DomainInfo, DomainRef, DomainSummary } from './schema/domain.js';
+
+const Empty = z.strictObject({});
+const Xml = z
+  .string()
+  .min(1, 'XML document is empty')
+  .max(4 * 1024 * 1024);
+
+export const METHODS = {
+  'host.info': {
+    doc: 'Identity of the host and its hypervisor (virsh version, hostname, uri).',
+    params: Empty,
+    result: z.strictObject({
+      hostname: z.string(),
+      hostUuid: z.string(),
+      ferryVersion: z.string(),
+      hypervisor: z.strictObject({ name: z.literal('QEMU'), version: z.string() }).nullable(),
+    }),
+  },
+  'domain.list': {
+    doc: 'Domains on this host; active only unless `all` (virsh list [--all] [--inactive]).',
+    params: z.strictObject({ active: z.boolean(), inactive: z.boolean() }),
+    result: z.strictObject({ domains: z.array(DomainSummary) }),
+  },
+  'domain.info': {
+    doc: 'virsh dominfo for one domain.',
+    params: DomainRef,
+    result: DomainInfo,
+  },
+  'domain.getXml': {
+    doc: 'The definition as libvirt-style XML; the live one while active unless `inactive`.',
+    params: DomainRef.extend({ inactive: z.boolean().default(false) }),
+    result: z.strictObject({ xml: z.string() }),
+  },
+  'domain.define': {
+    doc: 'Define (or redefine, same name and UUID) a persistent domain from XML. Never starts it.',
+    params: z.strictObject({ xml: Xml }),
+    result: z.strictObject({ name: z.string(), uuid: z.string(), warnings: z.array(z.string()) }),
+  },
+  'domain.undefine': {
+    doc: 'Remove a persistent definition; an active domain becomes transient and keeps running.',
+    params: DomainRef,
+    result: z.strictObject({ name: z.string() }),
+  },
+  'domain.create': {
+    doc: 'Start a transient domain from XML; it disappears when it stops.',
+    params: z.strictObject({ xml: Xml, paused: z.boolean().default(false) }),
+    result: z.strictObject({
+      name: z.string(),
+      id: z.number().int(),
+      warnings: z.array(z.string()),
+    }),
+  },
+  'domain.start': {
+    doc: 'Start a defined, inactive domain.',
+    params: DomainRef.extend({ paused: z.boolean().default(false) }),
+    result: z.strictObject({ name: z.string(), id: z.number().int() }),
+  },
+  'domain.shutdown': {
+    doc: 'Ask the guest to power off (ACPI); with `waitSeconds`, wait for it and fail on timeout.',
+    params: DomainRef.extend({ waitSeconds: z.number().int().min(1).max(86400).optional() }),
+    result: z.strictObject({ name: z.string(), state: z.string() }),
+  },
+  'domain.destroy': {
+    doc: 'Stop the guest at once (QEMU is terminated).',
+    params: DomainRef.extend({ graceful: z.boolean().default(false) }),
+    result: z.strictObject({ name: z.string() }),
+  },
+  'domain.suspend': {
+    doc: 'Pause all vCPUs.',
+    params: DomainRef,
+    result: z.strictObject({ name: z.string() }),
+  },
+  'domain.resume': {
+    doc: 'Resume a paused guest.',
+    params: DomainRef,
+    result: z.strictObject({ name: z.string() }),
+  },
+  'domain.reboot': {
+    doc: 'Reset the guest (the QEMU process stays).',
+    params: DomainRef,
+    result: z.strictObject({ name: z.string() }),
+  },
+  'domain.consoleLog': {
+    doc: 'Tail of the serial console log of a domain (file or pty chardev).',
+    params: DomainRef.extend({
+      maxBytes: z
+        .number()
+        .int()
+        .min(1)
+        .max(16 * 1024 * 1024)
+        .default(65536),
+    }),
+    result: z.strictObject({ text: z.string(), path: z.string().nullable() }),
+  },
+  'events.subscribe': {
+    doc: 'Start receiving `domain.event` notifications on this connection.',
+    params: Empty,
+    result: z.strictObject({ subscribed: z.literal(true) }),
+  },
+} as const;
+
+/** Notifications ferryd pushes to subscribed connections. */
+export const NOTIFICATIONS = {
+  'domain.event': DomainEvent,
+} as const;
+
+export type Methods = typeof METHODS;
+export type MethodName = keyof Methods;

@@ -1,0 +1,38 @@
+/**
+ * The message-level connection that RpcServer and RpcClient are written against, so the
+ * same code runs over unix sockets today and tcp, tls, ssh stdio or WebSocket later.
+ * @module
+ */
+import type { FerryError } from '../../common/errors.js';
+import type { JsonObject } from '../framing.js';
+
+/** Called once when a transport closes; `reason` is set when it closed because of a failure. */
+export type CloseListener = (reason: FerryError | undefined) => void;
+
+/** A bidirectional, ordered channel of JSON objects. */
+export interface Transport {
+  /** Who is on the other side, for logs and error messages (e.g. `unix:/run/ferry/ferryd.sock`). */
+  readonly peer: string;
+  /** True once closed locally or by the peer; sends are then dropped. */
+  readonly closed: boolean;
+  /**
+   * Queues one message. Throws a FrameError if it cannot be encoded (too big, not JSON);
+   * silently drops it if the transport is closed, as delivery is never guaranteed anyway.
+   */
+  send(msg: object): void;
+  /** Subscribes to incoming messages; returns an unsubscribe function. */
+  onMessage(cb: (msg: JsonObject) => void): () => void;
+  /** Subscribes to the close event (called at once, asynchronously, if already closed). */
+  onClose(cb: CloseListener): () => void;
+  /** Closes the channel after flushing queued output; `reason` is passed to close listeners. */
+  close(reason?: FerryError): void;
+  /** Stops delivering incoming messages (backpressure); the peer's sends then block in the kernel. */
+  pause(): void;
+  /** Resumes delivery after {@link Transport.pause}. */
+  resume(): void;
+}
+
+export { StreamTransport } from './stream.js';
+export type { StreamTransportOptions } from './stream.js';
+export { listenUnix, connectUnix } from './unix.js';
+export type { UnixListener, ListenUnixOptions, ConnectUnixOptions } from './unix.js';

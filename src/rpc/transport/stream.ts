@@ -1,0 +1,181 @@
+/**
+ * A {@link Transport} over any byte Duplex (unix/tcp/tls sockets, an ssh child's stdio)
+ * using newline-delimited JSON frames. Malformed input from the peer is answered with a
+ * JSON-RPC error (id null) and the connection is closed; it never throws out of an event.
+ * @module
+ */
+import type { Duplex } from 'node:stream';
+import { FerryError } from '../../common/errors.js';
+import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, FrameError, encodeFrame } from '../framing.js';
+import type { JsonObject } from '../framing.js';
+import { makeError } from '../protocol.js';
+import type { CloseListener, Transport } from './index.js';
+
+export interface StreamTransportOptions {
+  /** Largest frame accepted or sent, in bytes (default 16 MiB). */
+  maxFrameBytes?: number;
+  /**
+   * Output allowed to queue up for a peer that does not read before we give up on it
+   * (default 4 × maxFrameBytes); stops event broadcasts from growing memory without bound.
+   */
+  maxWriteBufferBytes?: number;
+  /** Peer description for logs and errors (default `stream`). */
+  peer?: string;
+  /** How long close() waits for the peer to finish before destroying the stream (default 2 s). */
+  closeGraceMs?: number;
+}
+
+/** A Transport over a Duplex byte stream; it takes ownership of the stream. */
+export class StreamTransport implements Transport {
+  readonly peer: string;
+  readonly #stream: Duplex;
+  readonly #decoder: FrameDecoder;
+  readonly #maxWriteBuffer: number;
+  readonly #closeGraceMs: number;
+  readonly #messageListeners = new Set<(msg: JsonObject) => void>();
+  readonly #closeListeners = new Set<CloseListener>();
+  #closed = false;
+  #reason: FerryError | undefined;
+
+  /** Precondition: nothing else reads from `stream` (we consume 'data' events). */
+  constructor(stream: Duplex, options: StreamTransportOptions = {}) {
+    this.#stream = stream;
+    this.peer = options.peer ?? 'stream';
+    this.#decoder = new FrameDecoder(options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
+    this.#maxWriteBuffer = options.maxWriteBufferBytes ?? 4 * this.#decoder.maxFrameBytes;
+    this.#closeGraceMs = options.closeGraceMs ?? 2000;
+    stream.on('data', (chunk: Buffer | string) => {
+      this.#onData(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+    });
+    stream.on('end', () => {
+      this.#shutdown(undefined);
+    });
+    stream.on('close', () => {
+      this.#shutdown(undefined);
+    });
+    stream.on('error', (err: Error) => {
+      this.#shutdown(
+        new FerryError('CONNECT_FAILED', `Connection with ${this.peer} failed: ${err.message}`, {
+          cause: err,
+        }),
+      );
+    });
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** See {@link Transport.send}. */
+  send(msg: object): void {
+    if (this.#closed) return;
+    const frame = encodeFrame(msg, this.#decoder.maxFrameBytes);
+    if (this.#stream.writableLength + frame.length > this.#maxWriteBuffer) {
+      this.close(
+        new FerryError(
+          'CONNECT_FAILED',
+          `Connection with ${this.peer} closed: peer is not reading (${this.#stream.writableLength} bytes unsent)`,
+        ),
+      );
+      return;
+    }
+    this.#stream.write(frame);
+  }
+
+  /** See {@link Transport.onMessage}. */
+  onMessage(cb: (msg: JsonObject) => void): () => void {
+    this.#messageListeners.add(cb);
+    return () => this.#messageListeners.delete(cb);
+  }
+
+  /** See {@link Transport.onClose}. */
+  onClose(cb: CloseListener): () => void {
+    if (this.#closed) {
+      const reason = this.#reason;
+      queueMicrotask(() => {
+        cb(reason);
+      });
+      return () => undefined;
+    }
+    this.#closeListeners.add(cb);
+    return () => this.#closeListeners.delete(cb);
+  }
+
+  /** See {@link Transport.close}. */
+  close(reason?: FerryError): void {
+    this.#shutdown(reason);
+  }
+
+  pause(): void {
+    if (!this.#closed) this.#stream.pause();
+  }
+
+  resume(): void {
+    this.#stream.resume();
+  }
+
+  #onData(chunk: Buffer): void {
+    // After close we keep reading (and discarding) so the peer's EOF is seen promptly.
+    if (this.#closed) return;
+    try {
+      this.#decoder.push(chunk, (frame) => {
+        // A listener may have closed us mid-chunk; later frames must not be delivered.
+        if (!this.#closed) this.#emit(frame);
+      });
+    } catch (err) {
+      if (!(err instanceof FrameError)) throw err;
+      // Best effort: tell the peer why before hanging up; the stream is out of sync.
+      try {
+        this.#stream.write(encodeFrame(makeError(null, err), this.#decoder.maxFrameBytes));
+      } catch {
+        // The error frame itself is small and serializable; nothing useful to do here.
+      }
+      this.#shutdown(err);
+    }
+  }
+
+  #emit(frame: JsonObject): void {
+    for (const cb of this.#messageListeners) {
+      try {
+        cb(frame);
+      } catch (err) {
+        // A bug in a listener must not crash the daemon (an exception here would be
+        // uncaught); drop this connection instead and report why to close listeners.
+        this.#shutdown(
+          new FerryError('INTERNAL_ERROR', 'Internal error while handling a message', {
+            cause: err,
+          }),
+        );
+        return;
+      }
+    }
+  }
+
+  #shutdown(reason: FerryError | undefined): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#reason = reason;
+    const stream = this.#stream;
+    if (!stream.destroyed) {
+      // end() flushes what we queued (e.g. the error frame); destroy() later in case the
+      // peer never closes its side. resume() so pending input is drained, not left paused.
+      stream.end();
+      stream.resume();
+      const timer = setTimeout(() => stream.destroy(), this.#closeGraceMs);
+      timer.unref();
+      stream.once('close', () => {
+        clearTimeout(timer);
+      });
+    }
+    const listeners = [...this.#closeListeners];
+    this.#closeListeners.clear();
+    this.#messageListeners.clear();
+    for (const cb of listeners) {
+      try {
+        cb(reason);
+      } catch {
+        // Close listeners are cleanup code; one failing must not stop the others.
+      }
+    }
+  }
+}

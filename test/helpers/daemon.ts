@@ -1,0 +1,170 @@
+/**
+ * A ferryd of its own for each test: a temporary state/run directory, the daemon started
+ * from dist/ as users run it, the `ferry` CLI pointed at it, and a cleanup that stops the
+ * daemon and every QEMU it started (by PID, from its status files), even when the test fails.
+ * @module
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { REPO } from './guest.js';
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface TestDaemon {
+  dir: string;
+  stateDir: string;
+  runDir: string;
+  socket: string;
+  uri: string;
+  /** Runs `ferry -c URI ARGS…` and collects its output. */
+  ferry(...args: string[]): Promise<CliResult>;
+  /** Runs ferry and fails the test unless it exits 0. */
+  ferryOk(...args: string[]): Promise<string>;
+  /** Stops the daemon (SIGTERM) and waits for it; guests keep running. */
+  stop(): Promise<void>;
+  /** Starts the daemon again on the same directories. */
+  restart(): Promise<void>;
+  /** The daemon's stderr so far (its log). */
+  log(): string;
+  /** Writes a file in the test directory and returns its path. */
+  file(name: string, text: string): string;
+}
+
+export const FERRYD = join(REPO, 'bin', 'ferryd.js');
+const FERRY = join(REPO, 'bin', 'ferry.js');
+
+/** Runs a command and collects its output. */
+export function run(
+  cmd: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+  input?: string,
+): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.stdin.end(input ?? '');
+  });
+}
+
+async function waitForSocket(path: string, child: ChildProcess, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`ferryd exited early with code ${child.exitCode}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(path, () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`ferryd did not listen on ${path} within ${timeoutMs} ms`);
+}
+
+/** Kills the QEMUs a daemon's run directory says are running, and waits for their monitors to close. */
+async function killGuests(runDir: string): Promise<void> {
+  if (!existsSync(runDir)) return;
+  for (const f of readdirSync(runDir).filter((n) => n.endsWith('.json'))) {
+    try {
+      const st = JSON.parse(readFileSync(join(runDir, f), 'utf8')) as {
+        pid: number;
+        qmpSocket: string;
+      };
+      process.kill(st.pid, 'SIGKILL');
+      const deadline = Date.now() + 5000;
+      while (Date.now() < deadline && existsSync(`/proc/${st.pid}/exe`))
+        await new Promise((r) => setTimeout(r, 50));
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
+/** Starts a ferryd for this test; everything it made is removed in `t.after`. */
+export async function startDaemon(
+  t: TestContext,
+  opts: { configText?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<TestDaemon> {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-t-'));
+  const stateDir = join(dir, 'state');
+  const runDir = join(dir, 'run');
+  const socket = join(runDir, 'ferry-sock');
+  const uri = `qemu+unix:///system?socket=${socket}`;
+  const env = { ...process.env, ...opts.env };
+  let child: ChildProcess | undefined;
+  let logText = '';
+  const config = join(dir, 'ferryd.conf');
+  writeFileSync(config, opts.configText ?? '# test daemon\n');
+  const args = [
+    '--state-dir',
+    stateDir,
+    '--run-dir',
+    runDir,
+    '--socket',
+    socket,
+    '--config',
+    config,
+  ];
+
+  const start = async (): Promise<void> => {
+    const c = spawn(process.execPath, [FERRYD, ...args], {
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    c.stderr.on('data', (d: Buffer) => (logText += d.toString()));
+    child = c;
+    await waitForSocket(socket, c);
+  };
+  const stop = async (): Promise<void> => {
+    const c = child;
+    if (c === undefined || c.exitCode !== null) return;
+    const exited = new Promise((r) => c.once('exit', r));
+    c.kill('SIGTERM');
+    await exited;
+  };
+  t.after(async () => {
+    await stop().catch(() => undefined);
+    await killGuests(join(runDir));
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await start();
+  const ferry = (...a: string[]): Promise<CliResult> =>
+    run(process.execPath, [FERRY, '-c', uri, ...a], env);
+  return {
+    dir,
+    stateDir,
+    runDir,
+    socket,
+    uri,
+    ferry,
+    ferryOk: async (...a) => {
+      const r = await ferry(...a);
+      if (r.code !== 0) throw new Error(`ferry ${a.join(' ')} exited ${r.code}: ${r.stderr}`);
+      return r.stdout;
+    },
+    stop,
+    restart: start,
+    log: () => logText,
+    file: (name, text) => {
+      const p = join(dir, name);
+      writeFileSync(p, text);
+      return p;
+    },
+  };
+}
