@@ -7,5 +7,5 @@ cd "$(dirname "$0")/.."
 rm -rf dist
 npx tsc -p tsconfig.build.json
 npx esbuild dist/cli/main.js --bundle --platform=node --format=esm --target=node20 \
-  --outfile=dist/ferry.mjs --log-level=warning --sourcemap \
+  --outfile=dist/ferry.mjs --log-level=warning --sourcemap --minify-whitespace --minify-syntax \
   --banner:js="import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);"

@@ -5,7 +5,7 @@
 import type { z } from 'zod';
 import { FerryError } from '../common/errors.js';
 import { parseConnectionUri, type ConnectionUri } from '../common/uri.js';
-import type { MethodName, Methods } from '../rpc/methods.js';
+import { METHODS, type MethodName, type Methods } from '../rpc/methods.js';
 import { connectRpc, defaultSocketPath, type TypedRpcClient } from '../rpc/index.js';
 
 export interface Connection {
@@ -33,7 +33,7 @@ export async function openConnection(text: string): Promise<Connection> {
     );
   }
   const socket = uri.params['socket'] ?? defaultSocketPath(`/${uri.path}`);
-  const client: TypedRpcClient<Methods> = await connectRpc<Methods>(socket, undefined);
+  const client: TypedRpcClient<Methods> = await connectRpc(socket, METHODS);
   return {
     uri,
     call: (name, params) => client.call(name, params),

@@ -236,7 +236,12 @@ export class DomainManager extends EventEmitter<{ event: [DomainEvent] }> {
 
   /** Stops watching QEMU processes; the guests keep running for the next ferryd. */
   detachAll(): void {
-    for (const rec of this.#records.values()) rec.proc?.qmp.close();
+    for (const rec of this.#records.values()) {
+      const proc = rec.proc;
+      // Unhooked first, so the monitor closing is not taken for QEMU's exit.
+      rec.proc = undefined;
+      proc?.qmp.close();
+    }
     this.#records.clear();
   }
 
@@ -255,8 +260,12 @@ export class DomainManager extends EventEmitter<{ event: [DomainEvent] }> {
         this.#setState(rec, 'paused', 'unknown', 'suspended', 'Paused');
       if (ev.event === 'RESUME' && rec.state === 'paused')
         this.#setState(rec, 'running', 'unpaused', 'resumed', 'Unpaused');
-      if (ev.event === 'SHUTDOWN' && ev.data['guest'] === true)
+      if (ev.event === 'SHUTDOWN' && ev.data['guest'] === true && rec.stopping === undefined) {
+        // The guest powered off; QEMU waits (-no-shutdown) for ferryd to end it.
+        rec.stopping = 'shutdown';
         this.#setState(rec, 'in shutdown', 'user', 'shutdown', 'Finished');
+        void proc.terminate();
+      }
     });
     void proc.exited.then(async (exit) => {
       // A stop ferryd asked for is finished by its own caller under the lock.
@@ -271,9 +280,10 @@ export class DomainManager extends EventEmitter<{ event: [DomainEvent] }> {
     let detail: string;
     if (rec.stopping === 'destroyed') [reason, detail] = ['destroyed', 'Destroyed'];
     else if (exit.panicked) [reason, detail] = ['crashed', 'Crashed'];
-    else if (exit.shutdown !== undefined) [reason, detail] = ['shutdown', 'Shutdown'];
-    else [reason, detail] = ['crashed', 'Failed'];
-    this.#launcher.cleanup(rec);
+    else if (rec.stopping === 'shutdown' || exit.shutdown?.guest === true) {
+      [reason, detail] = ['shutdown', 'Shutdown'];
+    } else [reason, detail] = ['crashed', 'Failed'];
+    this.#launcher.cleanup(rec.def.uuid);
     this.#log.info({ domain: rec.def.name, reason, pid: rec.proc.pid }, 'domain stopped');
     rec.proc = undefined;
     rec.id = null;

@@ -12,6 +12,7 @@ import type { DomainDef } from '../domain/def.js';
 import type { DomainStore, RuntimeStatus } from '../domain/store.js';
 import { formatDomainXml, parseDomainXml } from '../domain/xml/index.js';
 import { buildCommandLine, checkKvmDevice, effectiveSerials, QemuProcess } from '../qemu/index.js';
+import type { StatusInfo } from '../qemu/index.js';
 import type { DomainRecord } from './domain-record.js';
 import type { Logger } from './logger.js';
 
@@ -99,9 +100,9 @@ export class Launcher {
   }
 
   /** Removes the runtime files of a domain whose QEMU has ended. */
-  cleanup(rec: DomainRecord): void {
-    this.#store.removeStatus(rec.def.uuid);
-    const base = join(this.#opts.runDir, rec.def.uuid);
+  cleanup(uuid: string): void {
+    this.#store.removeStatus(uuid);
+    const base = join(this.#opts.runDir, uuid);
     for (const suffix of ['.qmp', '.pid']) rmSync(base + suffix, { force: true });
   }
 
@@ -122,23 +123,34 @@ export class Launcher {
       this.#store.removeStatus(status.uuid);
       return persistent;
     }
-    let proc: QemuProcess;
-    let running: boolean;
-    try {
-      proc = await QemuProcess.attach(status.pid, status.qmpSocket);
-      running = (await proc.monitor.queryStatus()).running;
-    } catch (err) {
-      log.warn(
-        { domain: status.name, pid: status.pid, err: messageOf(err) },
-        'QEMU is gone; domain marked shut off',
-      );
+    const stopped = (reason: string, message: string, extra: object): DomainRecord | undefined => {
+      log.warn({ domain: status.name, pid: status.pid, reason, ...extra }, message);
       this.#store.removeStatus(status.uuid);
       if (persistent !== undefined) {
         persistent.state = 'shut off';
-        persistent.reason = 'unknown';
+        persistent.reason = reason;
       }
       return persistent;
+    };
+    let proc: QemuProcess;
+    let runState: StatusInfo;
+    try {
+      proc = await QemuProcess.attach(status.pid, status.qmpSocket);
+      runState = await proc.monitor.queryStatus();
+    } catch (err) {
+      // QEMU waits after a guest power-off (-no-shutdown), so one that is gone was killed or died.
+      return stopped('crashed', 'QEMU is gone; domain marked shut off', { err: messageOf(err) });
     }
+    if (runState.status === 'shutdown') {
+      await proc.terminate();
+      this.cleanup(status.uuid);
+      return stopped(
+        'shutdown',
+        'guest powered off while ferryd was down; domain marked shut off',
+        {},
+      );
+    }
+    const running = runState.running;
     this.#nextId = Math.max(this.#nextId, status.id + 1);
     log.info(
       { domain: status.name, id: status.id, pid: status.pid },

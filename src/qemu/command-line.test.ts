@@ -64,6 +64,7 @@ test('buildCommandLine() gives the argv of a minimal kernel-boot guest', () => {
     '/run/f/u.pid',
     '-rtc',
     'base=utc',
+    '-no-shutdown',
     '-S',
     '-kernel',
     '/k',

@@ -211,6 +211,9 @@ export function buildCommandLine(def: DomainDef, ctx: CommandLineContext): strin
   );
   const offset = def.clock?.offset ?? 'utc';
   args.push('-rtc', `base=${offset === 'localtime' ? 'localtime' : 'utc'}`);
+  // Like libvirt: QEMU stays after the guest powers off, so ferryd (or a ferryd restarted
+  // meanwhile) sees the 'shutdown' run state and knows why the guest stopped before ending it.
+  args.push('-no-shutdown');
   if (def.onReboot === 'destroy') args.push('-no-reboot');
   if (ctx.startPaused) args.push('-S');
   if (def.os.kernel !== undefined) args.push('-kernel', def.os.kernel);

@@ -148,7 +148,7 @@ test('lifecycle requests that do not fit the state are refused', async (t) => {
   await refused(d, /cannot undefine transient domain/, 'undefine', 't');
   await refused(
     d,
-    /'t' is already active/,
+    /domain 't' already exists/,
     'create',
     d.file('t2.xml', guestXml({ name: 't', serialLog: tserial })),
   );

@@ -1,0 +1,143 @@
+/**
+ * Guest start to first heartbeat: through ferryd (the `domain.start` RPC, and the whole
+ * `ferry start` command) against bare `qemu-system-x86_64` running the same guest with the
+ * same options, alternating so both see the same machine noise. Target: ratio ≤ 1.1.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connectRpc } from '../src/rpc/index.js';
+import { METHODS } from '../src/rpc/methods.js';
+import { guestBaseCmdline, guestXml, GUEST_INITRD, GUEST_KERNEL } from '../test/helpers/guest.js';
+import { line, summarise } from './stats.js';
+
+const REPO = join(import.meta.dirname, '..');
+const RUNS = Number(process.env['BENCH_RUNS'] ?? 5);
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function firstHeartbeat(serial: string, t0: bigint): Promise<number> {
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    if (existsSync(serial) && readFileSync(serial, 'utf8').includes('FERRY-HB seq=1 ')) {
+      return Number(process.hrtime.bigint() - t0) / 1e6;
+    }
+    await sleep(5);
+  }
+  throw new Error(`no heartbeat in ${serial}`);
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'ferry-boot-'));
+const socket = join(dir, 'run', 'sock');
+writeFileSync(join(dir, 'ferryd.conf'), '');
+const daemon = spawn(
+  process.execPath,
+  [
+    join(REPO, 'bin', 'ferryd.js'),
+    '--config',
+    join(dir, 'ferryd.conf'),
+    '--state-dir',
+    join(dir, 'state'),
+    '--run-dir',
+    join(dir, 'run'),
+    '--socket',
+    socket,
+  ],
+  { stdio: ['ignore', 'ignore', 'inherit'] },
+);
+const bare: number[] = [];
+const viaRpc: number[] = [];
+const viaCli: number[] = [];
+try {
+  let client;
+  for (let i = 0; ; i++) {
+    try {
+      client = await connectRpc(socket, METHODS);
+      break;
+    } catch (err) {
+      if (i > 100) throw err;
+      await sleep(100);
+    }
+  }
+  const uri = `qemu+unix:///system?socket=${socket}`;
+  for (let run = 0; run < RUNS; run++) {
+    // Bare QEMU: the same guest and options, no monitor, no -S.
+    const bareSerial = join(dir, `bare-${run}.log`);
+    const t0 = process.hrtime.bigint();
+    const qemu = spawn(
+      'qemu-system-x86_64',
+      [
+        '-no-user-config',
+        '-nodefaults',
+        '-machine',
+        'pc,accel=tcg',
+        '-m',
+        'size=131072k',
+        '-smp',
+        '1',
+        '-rtc',
+        'base=utc',
+        '-kernel',
+        GUEST_KERNEL,
+        '-initrd',
+        GUEST_INITRD,
+        '-append',
+        `${guestBaseCmdline()} ferry.hb_ms=200 ferry.dirty_mb=0 ferry.dirty_rate=0`,
+        '-chardev',
+        `file,id=charserial0,path=${bareSerial},append=on`,
+        '-device',
+        'isa-serial,chardev=charserial0,id=serial0',
+        '-display',
+        'none',
+      ],
+      { stdio: 'ignore' },
+    );
+    bare.push(await firstHeartbeat(bareSerial, t0));
+    const exited = new Promise((r) => qemu.once('exit', r));
+    qemu.kill('SIGKILL');
+    await exited;
+
+    // Through ferryd's RPC.
+    const name = `boot-${run}`;
+    const serial = join(dir, `${name}.log`);
+    await client.call('domain.define', { xml: guestXml({ name, serialLog: serial, hbMs: 200 }) });
+    const t1 = process.hrtime.bigint();
+    await client.call('domain.start', { domain: name });
+    viaRpc.push(await firstHeartbeat(serial, t1));
+    await client.call('domain.destroy', { domain: name });
+
+    // Through the CLI: what a user waits for, CLI start-up included.
+    const cliSerial = join(dir, `${name}-cli.log`);
+    await client.call('domain.undefine', { domain: name });
+    await client.call('domain.define', {
+      xml: guestXml({ name, serialLog: cliSerial, hbMs: 200 }),
+    });
+    const t2 = process.hrtime.bigint();
+    const r = spawnSync(process.execPath, [
+      join(REPO, 'bin', 'ferry.js'),
+      '-c',
+      uri,
+      'start',
+      name,
+    ]);
+    if (r.status !== 0) throw new Error(r.stderr.toString());
+    viaCli.push(await firstHeartbeat(cliSerial, t2));
+    await client.call('domain.destroy', { domain: name });
+  }
+  client.close();
+  const b = summarise(bare);
+  const f = summarise(viaRpc);
+  const c = summarise(viaCli);
+  console.log(
+    [
+      line('bare qemu-system-x86_64: start → first heartbeat', b, 'ms', 0),
+      line('ferryd domain.start RPC: start → first heartbeat', f, 'ms', 0),
+      line('ferry start (CLI): start → first heartbeat', c, 'ms', 0),
+      `ratio of medians: ferryd/bare ${(f.median / b.median).toFixed(3)}, ferry CLI/bare ${(c.median / b.median).toFixed(3)} (target ≤ 1.1)`,
+    ].join('\n'),
+  );
+} finally {
+  daemon.kill('SIGTERM');
+  await new Promise((r) => daemon.once('exit', r));
+  rmSync(dir, { recursive: true, force: true });
+}
