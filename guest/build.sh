@@ -18,9 +18,12 @@ log() { printf 'guest: %s\n' "$*"; }
 die() { printf 'guest: error: %s\n' "$*" >&2; exit 1; }
 
 # Recommended base kernel command line (measured under TCG, see README.md).
-CMDLINE="console=ttyS0 quiet panic=-1 mitigations=off no_timer_check tsc=reliable \
-random.trust_cpu=on cryptomgr.notests 8250.nr_uarts=1 i8042.noaux i8042.nokbd \
-raid=noautodetect"
+# pti=on is NOT a security setting here: it works around QEMU 7.2 TCG losing
+# dirty-page tracking for pages whose TLB entries stay hot across a migration
+# bitmap sync (guest kernel crashes after multi-pass migrations without it);
+# with PTI every user/kernel switch reloads CR3, which flushes QEMU's soft TLB.
+CMDLINE="console=ttyS0 quiet panic=-1 pti=on mitigations=off no_timer_check tsc=reliable \
+random.trust_cpu=on cryptomgr.notests 8250.nr_uarts=1 i8042.noaux i8042.nokbd"
 
 # ---------------------------------------------------------------- packages
 needed=(busybox-static cpio gcc libc6-dev qemu-system-x86 xz-utils)
@@ -49,18 +52,21 @@ BUSYBOX=/bin/busybox
 # linux-image-amd64 is a metapackage; the real package is linux-image-<abi>-amd64
 # (signed build). FERRY_GUEST_KERNEL_PKG overrides the choice.
 kpkg="${FERRY_GUEST_KERNEL_PKG:-}"
+kver=""
 if [[ -z $kpkg ]]; then
-  kpkg="$(apt-cache depends linux-image-amd64 2>/dev/null |
-    sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*\)$/\1/p' | head -n1)"
+  # one apt-cache call: "Depends: linux-image-6.1.0-NN-amd64 (= 6.1.x-y)"
+  read -r kpkg kver < <(apt-cache show --no-all-versions linux-image-amd64 2>/dev/null |
+    sed -n 's/^Depends:.*\(linux-image-[0-9][^ ,]*\) (= \([^)]*\)).*/\1 \2/p' | head -n1) || true
+fi
+if [[ -n $kpkg && -z $kver ]]; then
+  kver="$(apt-cache policy "$kpkg" 2>/dev/null | sed -n 's/^ *Candidate: //p')"
+  [[ $kver == "(none)" ]] && kver=""
 fi
 mkdir -p "$cache"
 kdeb=""
-if [[ -n $kpkg ]]; then
-  kver="$(apt-cache policy "$kpkg" 2>/dev/null | sed -n 's/^ *Candidate: //p')"
-  if [[ -n $kver && $kver != "(none)" ]]; then
-    # apt-get download names files <pkg>_<version with ':' as %3a>_<arch>.deb
-    kdeb="$cache/${kpkg}_${kver//:/%3a}_amd64.deb"
-  fi
+if [[ -n $kpkg && -n $kver ]]; then
+  # apt-get download names files <pkg>_<version with ':' as %3a>_<arch>.deb
+  kdeb="$cache/${kpkg}_${kver//:/%3a}_amd64.deb"
 fi
 if [[ -z $kdeb ]]; then
   # apt metadata unusable (offline?): fall back to whatever kernel is cached

@@ -4,12 +4,12 @@
  * ferryd restart. Nothing here changes a record until the step that could fail has passed.
  * @module
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { FerryError, messageOf } from '../common/errors.js';
 import type { DomainDef } from '../domain/def.js';
-import type { DomainStore, RuntimeStatus } from '../domain/store.js';
+import { writeFileAtomic, type DomainStore, type RuntimeStatus } from '../domain/store.js';
 import { formatDomainXml, parseDomainXml } from '../domain/xml/index.js';
 import { buildCommandLine, checkKvmDevice, effectiveSerials, QemuProcess } from '../qemu/index.js';
 import type { StatusInfo } from '../qemu/index.js';
@@ -215,7 +215,7 @@ export class Launcher {
 
   #allocateId(): number {
     const id = this.#nextId++;
-    writeFileSync(this.#opts.idFile, `${this.#nextId}\n`);
+    writeFileAtomic(this.#opts.idFile, `${this.#nextId}\n`, 0o644);
     return id;
   }
 }

@@ -5,7 +5,7 @@
  * @module
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -77,23 +77,40 @@ async function waitForSocket(path: string, child: ChildProcess, timeoutMs = 15_0
   throw new Error(`ferryd did not listen on ${path} within ${timeoutMs} ms`);
 }
 
-/** Kills the QEMUs a daemon's run directory says are running, and waits for their monitors to close. */
+/**
+ * Kills every QEMU whose command line names this test's run directory (its QMP socket lives
+ * there), so a test that failed half-way leaves no guest behind; only processes this test
+ * started can match.
+ */
 async function killGuests(runDir: string): Promise<void> {
-  if (!existsSync(runDir)) return;
-  for (const f of readdirSync(runDir).filter((n) => n.endsWith('.json'))) {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
     try {
-      const st = JSON.parse(readFileSync(join(runDir, f), 'utf8')) as {
-        pid: number;
-        qmpSocket: string;
-      };
-      process.kill(st.pid, 'SIGKILL');
-      const deadline = Date.now() + 5000;
-      while (Date.now() < deadline && existsSync(`/proc/${st.pid}/exe`))
-        await new Promise((r) => setTimeout(r, 50));
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (cmdline.startsWith('qemu-system') && cmdline.includes(`${runDir}/`))
+        pids.push(Number(entry));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
     } catch {
       // Already gone.
     }
   }
+  // A killed orphan stays a zombie until PID 1 reaps it; its empty cmdline means it is dead.
+  const deadline = Date.now() + 5000;
+  const alive = (pid: number): boolean => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8') !== '';
+    } catch {
+      return false;
+    }
+  };
+  while (Date.now() < deadline && pids.some(alive)) await new Promise((r) => setTimeout(r, 50));
 }
 
 /** Starts a ferryd for this test; everything it made is removed in `t.after`. */
@@ -140,7 +157,7 @@ export async function startDaemon(
   };
   t.after(async () => {
     await stop().catch(() => undefined);
-    await killGuests(join(runDir));
+    await killGuests(runDir);
     rmSync(dir, { recursive: true, force: true });
   });
   await start();

@@ -9,6 +9,8 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { connectRpc } from '../../src/rpc/index.js';
+import { METHODS } from '../../src/rpc/methods.js';
 import { FERRYD, run, startDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { guestXml, waitForHeartbeat } from '../helpers/guest.js';
 
@@ -223,6 +225,12 @@ function rawExchange(socket: string, payload: string, untilReply = false): Promi
 
 test('bad RPC frames close only their own connection', async (t) => {
   const d = await startDaemon(t, { configText: 'max_frame_bytes = 4096\n' });
+  // A well-behaved client connected before the bad ones must keep being served.
+  const bystander = await connectRpc(d.socket, METHODS);
+  t.after(() => bystander.close());
+  assert.deepEqual(await bystander.call('domain.list', { active: true, inactive: true }), {
+    domains: [],
+  });
   assert.match(await rawExchange(d.socket, 'this is not json\n'), /"code":-32700/);
   const big = `{"jsonrpc":"2.0","id":1,"method":"domain.list","params":{"x":"${'a'.repeat(8000)}"}}\n`;
   assert.match(await rawExchange(d.socket, big), /"code":-32600/);
@@ -234,4 +242,6 @@ test('bad RPC frames close only their own connection', async (t) => {
   const unknown = '{"jsonrpc":"2.0","id":8,"method":"domain.explode","params":{}}\n';
   assert.match(await rawExchange(d.socket, unknown, true), /"code":-32601/);
   assert.equal(await d.ferryOk('list', '--all'), ' Id   Name   State\n--------------------\n\n');
+  assert.equal((await bystander.call('host.info', {})).ferryVersion.length > 0, true);
+  assert.equal(bystander.closed, false);
 });
