@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectRpc } from '../src/rpc/index.js';
 import { METHODS } from '../src/rpc/methods.js';
-import { guestBaseCmdline, guestXml, GUEST_INITRD, GUEST_KERNEL } from '../test/helpers/guest.js';
+import { guestBaseCmdline, guestInitrd, guestKernel, guestXml } from '../test/helpers/guest.js';
+import { killGuests } from '../test/helpers/daemon.js';
 import { line, summarise } from './stats.js';
 
 const REPO = join(import.meta.dirname, '..');
@@ -78,9 +79,9 @@ try {
         '-rtc',
         'base=utc',
         '-kernel',
-        GUEST_KERNEL,
+        guestKernel(),
         '-initrd',
-        GUEST_INITRD,
+        guestInitrd(),
         '-append',
         `${guestBaseCmdline()} ferry.hb_ms=200 ferry.dirty_mb=0 ferry.dirty_rate=0`,
         '-chardev',
@@ -139,5 +140,6 @@ try {
 } finally {
   daemon.kill('SIGTERM');
   await new Promise((r) => daemon.once('exit', r));
+  await killGuests(dir);
   rmSync(dir, { recursive: true, force: true });
 }

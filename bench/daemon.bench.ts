@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectRpc } from '../src/rpc/index.js';
 import { METHODS } from '../src/rpc/methods.js';
+import { killGuests } from '../test/helpers/daemon.js';
 import { line, summarise } from './stats.js';
 
 const REPO = join(import.meta.dirname, '..');
@@ -103,5 +104,6 @@ try {
 } finally {
   daemon.kill('SIGTERM');
   await new Promise((r) => daemon.once('exit', r));
+  await killGuests(dir);
   rmSync(dir, { recursive: true, force: true });
 }

@@ -16,7 +16,9 @@ echo "FERRY-GUEST-BOOTED uptime=$up"
   done
   # ACPI power button (QMP system_powerdown, virsh shutdown): busybox acpid
   # runs /etc/acpi/PWRF/00000080, which prints FERRY-GUEST-POWEROFF and powers off.
-  [ -e /dev/input/event0 ] && exec acpid -f -c /etc/acpi -l /dev/null
+  # FERRY-ACPI-READY tells tests the power button is now heard (an earlier press is lost,
+  # as on a real machine that is still booting).
+  [ -e /dev/input/event0 ] && echo "FERRY-ACPI-READY" && exec acpid -f -c /etc/acpi -l /dev/null
 ) &
 
 /bin/ferry-workload

@@ -52,6 +52,23 @@ struct config {
   long inject_corrupt; /* self-test: corrupt this many pages once after the fill */
 };
 
+/* A /proc/meminfo field in KiB, or -1. */
+static long meminfo_kib(const char *field) {
+  char line[256];
+  long v = -1;
+  size_t n = strlen(field);
+  FILE *f = fopen("/proc/meminfo", "r");
+  if (f == NULL) return -1;
+  while (fgets(line, sizeof line, f) != NULL) {
+    if (strncmp(line, field, n) == 0 && line[n] == ':') {
+      v = strtol(line + n + 1, NULL, 10);
+      break;
+    }
+  }
+  fclose(f);
+  return v;
+}
+
 static void parse_cmdline(struct config *c) {
   c->hb_ms = 1000;
   c->dirty_mb = 0;
@@ -472,8 +489,19 @@ static struct workload workloads[] = {
 int main(void) {
   struct config c;
   parse_cmdline(&c);
-  out("FERRY-WORKLOAD start hb_ms=%ld dirty_mb=%ld dirty_rate=%.1f verify_s=%.1f disk=%s\n",
-      c.hb_ms, c.dirty_mb, c.dirty_rate, c.verify_s, c.disk[0] ? c.disk : "-");
+  /* Never let the working set get us OOM-killed (that would look like a dead guest):
+   * clamp it to what the guest can spare, keeping 12 MiB for the kernel. */
+  long avail_kib = meminfo_kib("MemAvailable");
+  long max_mb = avail_kib > 0 ? avail_kib / 1024 - 12 : -1;
+  if (max_mb >= 0 && c.dirty_mb > max_mb) {
+    out("FERRY-WARN dirty_mb=%ld exceeds what the guest can spare (MemAvailable %ld MiB): using %ld\n",
+        c.dirty_mb, avail_kib / 1024, max_mb);
+    c.dirty_mb = max_mb;
+  }
+  out("FERRY-WORKLOAD start hb_ms=%ld dirty_mb=%ld dirty_rate=%.1f verify_s=%.1f disk=%s "
+      "mem_avail_mib=%ld\n",
+      c.hb_ms, c.dirty_mb, c.dirty_rate, c.verify_s, c.disk[0] ? c.disk : "-",
+      avail_kib > 0 ? avail_kib / 1024 : -1);
 
   for (size_t k = 0; k < NWORKLOADS; k++) {
     struct workload *w = &workloads[k];

@@ -26,6 +26,13 @@ if ((${#missing[@]} > 0)); then
   apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# The guest builder resolves Debian's kernel package through apt's lists, which a fresh
+# machine may not have yet.
+if [[ $(id -u) -eq 0 ]] && ! apt-cache policy linux-image-amd64 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+  echo "setup: apt-get update (for the guest kernel package)"
+  apt-get update -q >/dev/null
+fi
+
 lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [[ ! -d node_modules || "$(cat node_modules/.ferry-lock 2>/dev/null)" != "$lock_sum" ]]; then
   echo "setup: npm ci"

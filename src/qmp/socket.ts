@@ -7,7 +7,8 @@ import * as net from 'node:net';
 import { messageOf } from '../common/errors.js';
 import { QmpConnectError } from './errors.js';
 
-const RETRY_DELAY_MS = 50;
+// QEMU is paused (-S) until ferryd connects, so every millisecond here delays the guest.
+const RETRY_DELAY_MS = 10;
 
 /**
  * Connects to a unix socket; with `wait`, retries on ENOENT/ECONNREFUSED (QEMU still

@@ -82,7 +82,7 @@ async function waitForSocket(path: string, child: ChildProcess, timeoutMs = 15_0
  * there), so a test that failed half-way leaves no guest behind; only processes this test
  * started can match.
  */
-async function killGuests(runDir: string): Promise<void> {
+export async function killGuests(runDir: string): Promise<void> {
   const pids: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;

@@ -9,20 +9,34 @@ import { fileURLToPath } from 'node:url';
 import { parseHeartbeats, type Heartbeat } from '../../guest/heartbeat.js';
 
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const GUEST_KERNEL = join(REPO, 'guest', 'out', 'vmlinuz');
-export const GUEST_INITRD = join(REPO, 'guest', 'out', 'initrd.img');
+const GUEST_ENV = join(REPO, 'guest', 'out', 'guest.env');
 
-/** The guest's recommended base kernel command line, as guest/build.sh wrote it. */
-export function guestBaseCmdline(): string {
-  const env = join(REPO, 'guest', 'out', 'guest.env');
-  if (!existsSync(GUEST_KERNEL) || !existsSync(env)) {
+/** The variables guest/build.sh wrote (FERRY_GUEST_KERNEL, _INITRD, _CMDLINE). */
+function guestEnv(): Record<string, string> {
+  if (!existsSync(GUEST_ENV)) {
     throw new Error(
       'The test guest is not built: run `npm run guest` (or `npm test`, which builds it)',
     );
   }
-  const m = /^FERRY_GUEST_CMDLINE=["']?(.*?)["']?$/m.exec(readFileSync(env, 'utf8'));
-  return m?.[1] ?? 'console=ttyS0';
+  const vars: Record<string, string> = {};
+  for (const m of readFileSync(GUEST_ENV, 'utf8').matchAll(/^(\w+)=["']?(.*?)["']?$/gm)) {
+    vars[m[1] ?? ''] = m[2] ?? '';
+  }
+  return vars;
 }
+
+function guestVar(name: string): string {
+  const value = guestEnv()[name];
+  if (value === undefined)
+    throw new Error(`${GUEST_ENV} has no ${name}; rebuild with npm run guest`);
+  return value;
+}
+
+/** The guest kernel: the uncompressed vmlinux, which boots seconds faster under TCG. */
+export const guestKernel = (): string => guestVar('FERRY_GUEST_KERNEL');
+export const guestInitrd = (): string => guestVar('FERRY_GUEST_INITRD');
+/** The guest's recommended base kernel command line. */
+export const guestBaseCmdline = (): string => guestVar('FERRY_GUEST_CMDLINE');
 
 export interface GuestXmlOptions {
   name: string;
@@ -47,12 +61,12 @@ export function guestXml(o: GuestXmlOptions): string {
   ].join(' ');
   return `<domain type='${o.type ?? 'qemu'}'>
   <name>${o.name}</name>${o.uuid === undefined ? '' : `\n  <uuid>${o.uuid}</uuid>`}
-  <memory unit='MiB'>${o.memoryMiB ?? 128}</memory>
+  <memory unit='MiB'>${o.memoryMiB ?? (o.dirtyMiB ?? 0) + 128}</memory>
   <vcpu>1</vcpu>
   <os>
     <type arch='x86_64' machine='pc'>hvm</type>
-    <kernel>${o.kernel ?? GUEST_KERNEL}</kernel>
-    <initrd>${GUEST_INITRD}</initrd>
+    <kernel>${o.kernel ?? guestKernel()}</kernel>
+    <initrd>${guestInitrd()}</initrd>
     <cmdline>${cmdline}</cmdline>
   </os>
   <devices>
@@ -92,4 +106,18 @@ export async function waitForHeartbeat(
   throw new Error(
     `No matching heartbeat in ${serialLog} within ${opts.timeoutMs ?? 90_000} ms; log tail:\n${text}`,
   );
+}
+
+/** Waits until the guest's console shows a line matching `pattern` (e.g. FERRY-ACPI-READY). */
+export async function waitForConsole(
+  serialLog: string,
+  pattern: RegExp,
+  timeoutMs = 90_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (existsSync(serialLog) && pattern.test(readFileSync(serialLog, 'utf8'))) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${serialLog} shows no ${String(pattern)} within ${timeoutMs} ms`);
 }

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { existsSync, readdirSync } from 'node:fs';
 import { startDaemon } from '../helpers/daemon.js';
-import { guestXml, readHeartbeats, waitForHeartbeat } from '../helpers/guest.js';
+import { guestXml, readHeartbeats, waitForConsole, waitForHeartbeat } from '../helpers/guest.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -48,6 +48,7 @@ test('a defined guest boots under ferryd, pauses, resumes and powers off by ACPI
   assert.ok(beats.every((hb) => hb.corrupt === 0));
 
   // ACPI power button: the guest powers itself off.
+  await waitForConsole(serial, /FERRY-ACPI-READY/);
   assert.equal(await d.ferryOk('shutdown', 'vm1', '--wait', '60'), "Domain 'vm1' is shut off\n\n");
   assert.equal(await d.ferryOk('domstate', 'vm1', '--reason'), 'shut off (shutdown)\n\n');
   assert.equal(

@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { QmpClient } from '../../src/qmp/index.js';
 import { startDaemon } from '../helpers/daemon.js';
-import { guestXml, readHeartbeats, waitForHeartbeat } from '../helpers/guest.js';
+import { guestXml, readHeartbeats, waitForConsole, waitForHeartbeat } from '../helpers/guest.js';
 
 test('a restarted ferryd re-attaches to running guests and notices dead ones', async (t) => {
   const d = await startDaemon(t);
@@ -34,6 +34,7 @@ test('a restarted ferryd re-attaches to running guests and notices dead ones', a
   await waitForHeartbeat(serialB);
   await waitForHeartbeat(serialC);
 
+  const hostUuid = readFileSync(join(d.stateDir, 'host-uuid'), 'utf8');
   await d.stop();
   // While ferryd is down, guest a keeps running, b's QEMU dies and c powers off.
   type Status = { name: string; pid: number; qmpSocket: string };
@@ -49,23 +50,16 @@ test('a restarted ferryd re-attaches to running guests and notices dead ones', a
   process.kill(statusB.pid, 'SIGKILL');
   // c's guest powers itself off (ACPI) while nobody watches: QEMU waits in 'shutdown'.
   const qmp = await QmpClient.connect(statusC.qmpSocket);
+  await waitForConsole(serialC, /FERRY-ACPI-READY/);
   const off = qmp.waitForEvent('SHUTDOWN', { timeoutMs: 60_000 });
-  // A guest still loading its ACPI button driver misses a press, so press until it reacts.
-  const press = setInterval(
-    () => void qmp.execute('system_powerdown').catch(() => undefined),
-    2000,
-  );
   await qmp.execute('system_powerdown');
-  try {
-    assert.equal((await off).data['guest'], true);
-  } finally {
-    clearInterval(press);
-  }
+  assert.equal((await off).data['guest'], true);
   qmp.close();
   const seqWhileDown = readHeartbeats(serialA).at(-1)?.seq ?? 0;
   await waitForHeartbeat(serialA, { pred: (hb) => hb.seq >= seqWhileDown + 3 });
 
   await d.restart();
+  assert.equal(readFileSync(join(d.stateDir, 'host-uuid'), 'utf8'), hostUuid, 'host UUID kept');
   assert.equal(
     await d.ferryOk('list', '--all'),
     ' Id   Name   State\n-----------------------\n 1    a      running\n -    b      shut off\n -    c      shut off\n\n',
