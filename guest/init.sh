@@ -16,9 +16,15 @@ echo "FERRY-GUEST-BOOTED uptime=$up"
   done
   # ACPI power button (QMP system_powerdown, virsh shutdown): busybox acpid
   # runs /etc/acpi/PWRF/00000080, which prints FERRY-GUEST-POWEROFF and powers off.
-  # FERRY-ACPI-READY tells tests the power button is now heard (an earlier press is lost,
-  # as on a real machine that is still booting).
-  [ -e /dev/input/event0 ] && echo "FERRY-ACPI-READY" && exec acpid -f -c /etc/acpi -l /dev/null
+  # FERRY-ACPI-READY tells tests the power button is heard from now on: acpid has opened
+  # the event device (an earlier press is lost, as on a real machine still booting).
+  if [ -e /dev/input/event0 ]; then
+    acpid -f -c /etc/acpi -l /dev/null &
+    apid=$!
+    until ls -l /proc/$apid/fd 2>/dev/null | grep -q /dev/input/event; do sleep 0.1; done
+    echo "FERRY-ACPI-READY"
+    wait $apid
+  fi
 ) &
 
 /bin/ferry-workload
