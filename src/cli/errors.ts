@@ -20,6 +20,8 @@ export async function withContext<T>(context: string, step: () => Promise<T>): P
   try {
     return await step();
   } catch (err) {
+    // Already explained (e.g. the connection failed): keep that explanation.
+    if (err instanceof CommandError) throw err;
     if (
       err instanceof FerryError &&
       err.code === 'NO_DOMAIN' &&

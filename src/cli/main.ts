@@ -11,7 +11,7 @@ import { registerLifecycle } from './commands/lifecycle.js';
 import { registerQueries } from './commands/query.js';
 import { defaultUri, openConnection, type Connection } from './connection.js';
 import type { CommandContext } from './context.js';
-import { renderError } from './errors.js';
+import { CommandError, renderError } from './errors.js';
 
 /** Builds the program; `argv` excludes node and the script path. Returns the exit code. */
 export async function runCli(argv: readonly string[]): Promise<number> {
@@ -21,7 +21,10 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     get uri() {
       return program.opts<{ connect?: string }>().connect ?? defaultUri();
     },
-    connect: () => (connection ??= openConnection(ctx.uri)),
+    connect: () =>
+      (connection ??= openConnection(ctx.uri).catch((err: unknown) => {
+        throw new CommandError('failed to connect to the hypervisor', err);
+      })),
     out: (text) => process.stdout.write(text),
     err: (text) => process.stderr.write(text),
   };
