@@ -61,69 +61,86 @@ try {
     }
   }
   const uri = `qemu+unix:///system?socket=${socket}`;
-  for (let run = 0; run < RUNS; run++) {
-    // Bare QEMU: the same guest and options, no monitor, no -S.
-    const bareSerial = join(dir, `bare-${run}.log`);
-    const t0 = process.hrtime.bigint();
-    const qemu = spawn(
-      'qemu-system-x86_64',
-      [
-        '-no-user-config',
-        '-nodefaults',
-        '-machine',
-        'pc,accel=tcg',
-        '-m',
-        'size=131072k',
-        '-smp',
-        '1',
-        '-rtc',
-        'base=utc',
-        '-kernel',
-        guestKernel(),
-        '-initrd',
-        guestInitrd(),
-        '-append',
-        `${guestBaseCmdline()} ferry.hb_ms=200 ferry.dirty_mb=0 ferry.dirty_rate=0`,
-        '-chardev',
-        `file,id=charserial0,path=${bareSerial},append=on`,
-        '-device',
-        'isa-serial,chardev=charserial0,id=serial0',
-        '-display',
-        'none',
-      ],
-      { stdio: 'ignore' },
-    );
-    bare.push(await firstHeartbeat(bareSerial, t0));
-    const exited = new Promise((r) => qemu.once('exit', r));
-    qemu.kill('SIGKILL');
-    await exited;
-
+  const rpc = client;
+  const variants: Record<'bare' | 'rpc' | 'cli', (run: number) => Promise<number>> = {
+    // Bare QEMU: the same guest and options, no monitor.
+    bare: async (run) => {
+      const serial = join(dir, `bare-${run}.log`);
+      const t0 = process.hrtime.bigint();
+      const qemu = spawn(
+        'qemu-system-x86_64',
+        [
+          '-no-user-config',
+          '-nodefaults',
+          '-machine',
+          'pc,accel=tcg',
+          '-m',
+          'size=131072k',
+          '-smp',
+          '1',
+          '-rtc',
+          'base=utc',
+          '-kernel',
+          guestKernel(),
+          '-initrd',
+          guestInitrd(),
+          '-append',
+          `${guestBaseCmdline()} ferry.hb_ms=200 ferry.dirty_mb=0 ferry.dirty_rate=0`,
+          '-chardev',
+          `file,id=charserial0,path=${serial},append=on`,
+          '-device',
+          'isa-serial,chardev=charserial0,id=serial0',
+          '-display',
+          'none',
+        ],
+        { stdio: 'ignore' },
+      );
+      const ms = await firstHeartbeat(serial, t0);
+      const exited = new Promise((r) => qemu.once('exit', r));
+      qemu.kill('SIGKILL');
+      await exited;
+      return ms;
+    },
     // Through ferryd's RPC.
-    const name = `boot-${run}`;
-    const serial = join(dir, `${name}.log`);
-    await client.call('domain.define', { xml: guestXml({ name, serialLog: serial, hbMs: 200 }) });
-    const t1 = process.hrtime.bigint();
-    await client.call('domain.start', { domain: name });
-    viaRpc.push(await firstHeartbeat(serial, t1));
-    await client.call('domain.destroy', { domain: name });
-
+    rpc: async (run) => {
+      const name = `rpc-${run}`;
+      const serial = join(dir, `${name}.log`);
+      await rpc.call('domain.define', { xml: guestXml({ name, serialLog: serial, hbMs: 200 }) });
+      const t0 = process.hrtime.bigint();
+      await rpc.call('domain.start', { domain: name });
+      const ms = await firstHeartbeat(serial, t0);
+      await rpc.call('domain.destroy', { domain: name });
+      return ms;
+    },
     // Through the CLI: what a user waits for, CLI start-up included.
-    const cliSerial = join(dir, `${name}-cli.log`);
-    await client.call('domain.undefine', { domain: name });
-    await client.call('domain.define', {
-      xml: guestXml({ name, serialLog: cliSerial, hbMs: 200 }),
-    });
-    const t2 = process.hrtime.bigint();
-    const r = spawnSync(process.execPath, [
-      join(REPO, 'bin', 'ferry.js'),
-      '-c',
-      uri,
-      'start',
-      name,
-    ]);
-    if (r.status !== 0) throw new Error(r.stderr.toString());
-    viaCli.push(await firstHeartbeat(cliSerial, t2));
-    await client.call('domain.destroy', { domain: name });
+    cli: async (run) => {
+      const name = `cli-${run}`;
+      const serial = join(dir, `${name}.log`);
+      await rpc.call('domain.define', { xml: guestXml({ name, serialLog: serial, hbMs: 200 }) });
+      const t0 = process.hrtime.bigint();
+      const r = spawnSync(process.execPath, [
+        join(REPO, 'bin', 'ferry.js'),
+        '-c',
+        uri,
+        'start',
+        name,
+      ]);
+      if (r.status !== 0) throw new Error(r.stderr.toString());
+      const ms = await firstHeartbeat(serial, t0);
+      await rpc.call('domain.destroy', { domain: name });
+      return ms;
+    },
+  };
+  const samples = { bare, rpc: viaRpc, cli: viaCli };
+  const orders = [
+    ['bare', 'rpc', 'cli'],
+    ['rpc', 'cli', 'bare'],
+    ['cli', 'bare', 'rpc'],
+  ] as const;
+  for (let run = 0; run < RUNS; run++) {
+    // Rotate the order so no variant always follows the same one.
+    for (const v of orders[run % orders.length] ?? orders[0])
+      samples[v].push(await variants[v](run));
   }
   client.close();
   const b = summarise(bare);
