@@ -4,13 +4,10 @@
  * same options, alternating so both see the same machine noise. Target: ratio ≤ 1.1.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { connectRpc } from '../src/rpc/index.js';
-import { METHODS } from '../src/rpc/methods.js';
+import { startBenchDaemon } from './bench-daemon.js';
 import { guestBaseCmdline, guestInitrd, guestKernel, guestXml } from '../test/helpers/guest.js';
-import { killGuests } from '../test/helpers/daemon.js';
 import { line, summarise } from './stats.js';
 
 const REPO = join(import.meta.dirname, '..');
@@ -28,39 +25,13 @@ async function firstHeartbeat(serial: string, t0: bigint): Promise<number> {
   throw new Error(`no heartbeat in ${serial}`);
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'ferry-boot-'));
-const socket = join(dir, 'run', 'sock');
-writeFileSync(join(dir, 'ferryd.conf'), '');
-const daemon = spawn(
-  process.execPath,
-  [
-    join(REPO, 'bin', 'ferryd.js'),
-    '--config',
-    join(dir, 'ferryd.conf'),
-    '--state-dir',
-    join(dir, 'state'),
-    '--run-dir',
-    join(dir, 'run'),
-    '--socket',
-    socket,
-  ],
-  { stdio: ['ignore', 'ignore', 'inherit'] },
-);
+const bench = await startBenchDaemon('ferry-boot-');
+const { dir, client } = bench;
 const bare: number[] = [];
 const viaRpc: number[] = [];
 const viaCli: number[] = [];
 try {
-  let client;
-  for (let i = 0; ; i++) {
-    try {
-      client = await connectRpc(socket, METHODS);
-      break;
-    } catch (err) {
-      if (i > 100) throw err;
-      await sleep(100);
-    }
-  }
-  const uri = `qemu+unix:///system?socket=${socket}`;
+  const { uri } = bench;
   const rpc = client;
   const variants: Record<'bare' | 'rpc' | 'cli', (run: number) => Promise<number>> = {
     // Bare QEMU: the same guest and options, no monitor.
@@ -142,7 +113,6 @@ try {
     for (const v of orders[run % orders.length] ?? orders[0])
       samples[v].push(await variants[v](run));
   }
-  client.close();
   const b = summarise(bare);
   const f = summarise(viaRpc);
   const c = summarise(viaCli);
@@ -155,8 +125,5 @@ try {
     ].join('\n'),
   );
 } finally {
-  daemon.kill('SIGTERM');
-  await new Promise((r) => daemon.once('exit', r));
-  await killGuests(dir);
-  rmSync(dir, { recursive: true, force: true });
+  await bench.stop();
 }

@@ -4,13 +4,10 @@
  * - `ferry list --all` wall time with 500 domains, CLI start-up included (target < 150 ms),
  *   beside the floor of a bare `node -e ''` measured in the same run.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { connectRpc } from '../src/rpc/index.js';
-import { METHODS } from '../src/rpc/methods.js';
-import { killGuests } from '../test/helpers/daemon.js';
+import { startBenchDaemon } from './bench-daemon.js';
 import { line, summarise } from './stats.js';
 
 const REPO = join(import.meta.dirname, '..');
@@ -32,39 +29,13 @@ function timeMs(cmd: string, args: string[]): number {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-const dir = mkdtempSync(join(tmpdir(), 'ferry-bench-'));
-const socket = join(dir, 'run', 'sock');
-writeFileSync(join(dir, 'ferryd.conf'), '');
-const daemon = spawn(
-  process.execPath,
-  [
-    join(REPO, 'bin', 'ferryd.js'),
-    '--config',
-    join(dir, 'ferryd.conf'),
-    '--state-dir',
-    join(dir, 'state'),
-    '--run-dir',
-    join(dir, 'run'),
-    '--socket',
-    socket,
-  ],
-  { stdio: ['ignore', 'ignore', 'inherit'] },
-);
+const bench = await startBenchDaemon('ferry-bench-');
+const { client } = bench;
 try {
-  let client;
-  for (let i = 0; ; i++) {
-    try {
-      client = await connectRpc(socket, METHODS);
-      break;
-    } catch (err) {
-      if (i > 100) throw err;
-      await sleep(100);
-    }
-  }
   await sleep(2000);
   const idle = [];
   for (let i = 0; i < 5; i++) {
-    idle.push(rssKiB(daemon.pid ?? 0) / 1024);
+    idle.push(rssKiB(bench.pid) / 1024);
     await sleep(200);
   }
   const t0 = Date.now();
@@ -73,14 +44,13 @@ try {
     await client.call('domain.define', { xml });
   }
   const defineMs = Date.now() - t0;
-  client.close();
   await sleep(2000);
   const loaded = [];
   for (let i = 0; i < 5; i++) {
-    loaded.push(rssKiB(daemon.pid ?? 0) / 1024);
+    loaded.push(rssKiB(bench.pid) / 1024);
     await sleep(200);
   }
-  const uri = `qemu+unix:///system?socket=${socket}`;
+  const { uri } = bench;
   const ferry = join(REPO, 'bin', 'ferry.js');
   const floor: number[] = [];
   const list: number[] = [];
@@ -102,8 +72,5 @@ try {
   ];
   console.log(report.join('\n'));
 } finally {
-  daemon.kill('SIGTERM');
-  await new Promise((r) => daemon.once('exit', r));
-  await killGuests(dir);
-  rmSync(dir, { recursive: true, force: true });
+  await bench.stop();
 }
