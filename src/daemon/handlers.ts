@@ -5,7 +5,16 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { FERRY_VERSION } from '../common/version.js';
-import type { DomainManager } from '../host/index.js';
+import { FerryError } from '../common/errors.js';
+import type { ActiveJob, DomainManager, DomainRecord } from '../host/index.js';
+import {
+  bandwidthBytes,
+  migrateOut,
+  UNLIMITED_BANDWIDTH_MIBS,
+  type IncomingMigrations,
+  type SourceOptions,
+} from '../migration/index.js';
+import type { JobStats } from '../rpc/schema/migration.js';
 import type { Handlers } from '../rpc/index.js';
 import type { Methods } from '../rpc/methods.js';
 
@@ -26,9 +35,27 @@ function tail(path: string, maxBytes: number): string {
   return buf.subarray(Math.max(0, buf.length - maxBytes)).toString('utf8');
 }
 
+export interface MigrationServices {
+  source: SourceOptions;
+  incoming: IncomingMigrations;
+}
+
+const NO_JOB: JobStats = { type: 'None', status: 'none' };
+
+function requireJob(rec: DomainRecord): ActiveJob {
+  if (rec.job === undefined) {
+    throw new FerryError(
+      'OPERATION_INVALID',
+      'Requested operation is not valid: no job is active on the domain',
+    );
+  }
+  return rec.job;
+}
+
 export function createHandlers(
   domains: DomainManager,
   host: HostIdentity,
+  migration: MigrationServices,
 ): Handlers<Methods, ConnectionState> {
   return {
     'host.info': () => ({
@@ -70,6 +97,56 @@ export function createHandlers(
         return { text: '', path: rec.consoleLog };
       }
     },
+    'migration.start': (p, ctx) =>
+      migrateOut(migration.source, p.domain, p.destUri, p.flags, (stats) => {
+        // A CLI that went away does not stop the job; its progress is simply dropped.
+        ctx.notify('job.progress', { ...stats, name: p.domain });
+      }),
+    'migration.prepare': (p, ctx) =>
+      migration.incoming.prepare(p, (cb) => {
+        ctx.onClose(cb);
+      }),
+    'migration.finish': (p) => migration.incoming.finish(p),
+    'job.info': async (p) => {
+      const rec = domains.get(p.domain);
+      if (p.completed) return rec.lastJob ?? NO_JOB;
+      return rec.job === undefined ? NO_JOB : await rec.job.stats();
+    },
+    'job.abort': async (p) => {
+      const rec = domains.get(p.domain);
+      await requireJob(rec).abort();
+      return { name: rec.def.name };
+    },
+    'job.postcopy': async (p) => {
+      const rec = domains.get(p.domain);
+      await requireJob(rec).startPostcopy();
+      return { name: rec.def.name };
+    },
+    'migration.setMaxDowntime': async (p) => {
+      const rec = domains.get(p.domain);
+      rec.tuning.downtimeMs = p.downtimeMs;
+      await rec.proc?.qmp.execute('migrate-set-parameters', { 'downtime-limit': p.downtimeMs });
+      return { downtimeMs: p.downtimeMs };
+    },
+    'migration.getMaxDowntime': async (p) => {
+      const rec = domains.get(p.domain);
+      if (rec.proc === undefined) return { downtimeMs: rec.tuning.downtimeMs };
+      // While QEMU runs, its own parameter is the truth (as libvirt reads it).
+      const params = await rec.proc.qmp.execute<{ 'downtime-limit': number }>(
+        'query-migrate-parameters',
+      );
+      return { downtimeMs: params['downtime-limit'] };
+    },
+    'migration.setSpeed': async (p) => {
+      const rec = domains.get(p.domain);
+      const mibs = p.bandwidthMiBs === 0 ? UNLIMITED_BANDWIDTH_MIBS : p.bandwidthMiBs;
+      rec.tuning.bandwidthMiBs = mibs;
+      await rec.proc?.qmp.execute('migrate-set-parameters', {
+        'max-bandwidth': bandwidthBytes(mibs),
+      });
+      return { bandwidthMiBs: mibs };
+    },
+    'migration.getSpeed': (p) => ({ bandwidthMiBs: domains.get(p.domain).tuning.bandwidthMiBs }),
     'events.subscribe': (_p, ctx) => {
       ctx.connection.state.events = true;
       return { subscribed: true as const };

@@ -11,6 +11,7 @@ import { pino } from 'pino';
 import { messageOf } from '../common/errors.js';
 import { FERRY_VERSION } from '../common/version.js';
 import { DomainManager, loadHostUuid } from '../host/index.js';
+import { IncomingMigrations } from '../migration/index.js';
 import { probeQemuVersion } from '../qemu/index.js';
 import { listenUnix, RpcServer } from '../rpc/index.js';
 import { METHODS, type Methods } from '../rpc/methods.js';
@@ -81,7 +82,11 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
     logger: log,
     createState: () => ({ events: false }),
   });
-  server.implementAll(createHandlers(domains, { hostUuid, qemuVersion }));
+  const migration = {
+    source: { domains, hostUuid, log },
+    incoming: new IncomingMigrations({ domains, hostUuid, log }),
+  };
+  server.implementAll(createHandlers(domains, { hostUuid, qemuVersion }, migration));
   domains.on('event', (ev) => server.broadcast('domain.event', ev, (conn) => conn.state.events));
 
   let listener;

@@ -6,6 +6,16 @@ import { FerryError } from '../common/errors.js';
 import type { DomainDef } from '../domain/def.js';
 import type { DomainState } from '../domain/state.js';
 import type { QemuProcess } from '../qemu/index.js';
+import type { JobStats } from '../rpc/schema/migration.js';
+
+/** A running job as the host sees it; the migration module supplies the behaviour. */
+export interface ActiveJob {
+  id: string;
+  operation: NonNullable<JobStats['operation']>;
+  stats(): Promise<JobStats>;
+  abort(): Promise<void>;
+  startPostcopy(): Promise<void>;
+}
 
 export interface DomainRecord {
   /** The persistent definition, or the transient one for a transient domain. */
@@ -18,9 +28,15 @@ export interface DomainRecord {
   reason: string;
   proc: QemuProcess | undefined;
   /** Why the process is being stopped by ferryd itself, so its exit gets the right reason. */
-  stopping: 'destroyed' | 'shutdown' | undefined;
+  stopping: 'destroyed' | 'shutdown' | 'migrated' | undefined;
   /** Serial log file (file chardev or pty log), for consoleLog and the tests. */
   consoleLog: string | undefined;
+  /** The job running on this domain (one at a time), if any. */
+  job: ActiveJob | undefined;
+  /** Statistics of the last finished job, for domjobinfo --completed. */
+  lastJob: JobStats | undefined;
+  /** Migration tuning for the next job while inactive (migrate-setmaxdowntime, migrate-setspeed). */
+  tuning: { downtimeMs: number; bandwidthMiBs: number };
   /** Serialises lifecycle operations on this domain. */
   lock: Promise<unknown>;
 }

@@ -3,8 +3,8 @@
  * @module
  */
 export { DomainManager } from './domain-manager.js';
-export type { DomainManagerOptions } from './domain-manager.js';
-export type { DomainRecord } from './domain-record.js';
+export type { DomainManagerOptions } from './domain-registry.js';
+export type { ActiveJob, DomainRecord } from './domain-record.js';
 export type { Logger } from './logger.js';
 export { SILENT_LOGGER } from './logger.js';
 export { loadHostUuid } from './identity.js';

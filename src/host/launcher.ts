@@ -42,7 +42,7 @@ export class Launcher {
   }
 
   /** Starts QEMU for `def` and fills in the record's runtime fields once it runs. */
-  async start(rec: DomainRecord, def: DomainDef, paused: boolean): Promise<void> {
+  async start(rec: DomainRecord, def: DomainDef, paused: boolean, incoming = false): Promise<void> {
     this.#checkHost(def);
     const base = join(this.#opts.runDir, def.uuid);
     const qmpSocket = `${base}.qmp`;
@@ -54,8 +54,10 @@ export class Launcher {
     const args = buildCommandLine(def, {
       qmpSocket,
       pidFile,
-      startPaused: paused,
+      // An incoming guest stays paused after the stream until the job's finish phase.
+      startPaused: paused || incoming,
       ptyLogFile: ptyLog,
+      ...(incoming ? { incoming: 'defer' as const } : {}),
     });
     const proc = await QemuProcess.launch({
       binary: this.#opts.qemuBinary,
@@ -68,8 +70,8 @@ export class Launcher {
       id,
       proc,
       liveDef: def,
-      state: paused ? 'paused' : 'running',
-      reason: paused ? 'user' : 'booted',
+      state: paused || incoming ? 'paused' : 'running',
+      reason: incoming ? 'migrating' : paused ? 'user' : 'booted',
       stopping: undefined,
       consoleLog: consoleLogOf(def, ptyLog),
     } satisfies Partial<DomainRecord>);
@@ -160,6 +162,9 @@ export class Launcher {
       proc: undefined,
       stopping: undefined,
       consoleLog: undefined,
+      job: undefined,
+      lastJob: undefined,
+      tuning: { downtimeMs: 300, bandwidthMiBs: 8796093022207 },
       lock: Promise.resolve(),
     };
     Object.assign(rec, {

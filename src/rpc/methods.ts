@@ -6,6 +6,13 @@
  */
 import { z } from 'zod';
 import { DomainEvent, DomainInfo, DomainRef, DomainSummary } from './schema/domain.js';
+import {
+  FinishParams,
+  JobStats,
+  MigrateFlags,
+  PrepareParams,
+  PrepareResult,
+} from './schema/migration.js';
 
 const Empty = z.strictObject({});
 const Xml = z
@@ -100,6 +107,56 @@ export const METHODS = {
     }),
     result: z.strictObject({ text: z.string(), path: z.string().nullable() }),
   },
+  'migration.start': {
+    doc: 'Migrate a domain to the ferryd at `destUri` (peer to peer); resolves when the job ends. Progress comes as `job.progress` notifications to this connection.',
+    params: DomainRef.extend({ destUri: z.string().min(1).max(4096), flags: MigrateFlags }),
+    result: z.strictObject({ name: z.string(), stats: JobStats }),
+  },
+  'migration.prepare': {
+    doc: 'Peer call, destination side: make ready to receive a domain (QEMU with -incoming).',
+    params: PrepareParams,
+    result: PrepareResult,
+  },
+  'migration.finish': {
+    doc: 'Peer call, destination side: after the stream, run (or clean up) the received domain.',
+    params: FinishParams,
+    result: z.strictObject({ name: z.string(), state: z.string() }),
+  },
+  'job.info': {
+    doc: 'virsh domjobinfo: the running job, or with `completed` the last finished one.',
+    params: DomainRef.extend({ completed: z.boolean().default(false) }),
+    result: JobStats,
+  },
+  'job.abort': {
+    doc: 'virsh domjobabort: cancel the running migration; the guest stays on the source.',
+    params: DomainRef,
+    result: z.strictObject({ name: z.string() }),
+  },
+  'job.postcopy': {
+    doc: 'virsh migrate-postcopy: switch the running migration to post-copy.',
+    params: DomainRef,
+    result: z.strictObject({ name: z.string() }),
+  },
+  'migration.setMaxDowntime': {
+    doc: 'virsh migrate-setmaxdowntime: maximum tolerable downtime (ms), live during a job.',
+    params: DomainRef.extend({ downtimeMs: z.number().int().min(1).max(2_000_000) }),
+    result: z.strictObject({ downtimeMs: z.number().int() }),
+  },
+  'migration.getMaxDowntime': {
+    doc: 'virsh migrate-getmaxdowntime.',
+    params: DomainRef,
+    result: z.strictObject({ downtimeMs: z.number().int() }),
+  },
+  'migration.setSpeed': {
+    doc: 'virsh migrate-setspeed: bandwidth cap in MiB/s (0 = unlimited), live during a job.',
+    params: DomainRef.extend({ bandwidthMiBs: z.number().int().min(0) }),
+    result: z.strictObject({ bandwidthMiBs: z.number().int() }),
+  },
+  'migration.getSpeed': {
+    doc: 'virsh migrate-getspeed.',
+    params: DomainRef,
+    result: z.strictObject({ bandwidthMiBs: z.number().int() }),
+  },
   'events.subscribe': {
     doc: 'Start receiving `domain.event` notifications on this connection.',
     params: Empty,
@@ -110,6 +167,7 @@ export const METHODS = {
 /** Notifications ferryd pushes to subscribed connections. */
 export const NOTIFICATIONS = {
   'domain.event': DomainEvent,
+  'job.progress': JobStats.extend({ name: z.string() }),
 } as const;
 
 export type Methods = typeof METHODS;

@@ -1,0 +1,184 @@
+/**
+ * The destination side of a migration (libvirt's qemuMigrationDst*): prepare starts QEMU
+ * with `-incoming defer` and opens the incoming port; finish runs the received guest, or
+ * throws the half-received one away. A source that disappears before finish counts as a
+ * failed job: the destination then cleans up by itself.
+ * @module
+ */
+import { randomUUID } from 'node:crypto';
+import { FerryError, messageOf } from '../common/errors.js';
+import { parseDomainXml } from '../domain/xml/index.js';
+import type { DomainManager, DomainRecord, Logger } from '../host/index.js';
+import type { JobStats } from '../rpc/schema/migration.js';
+import { allocatePort, DEFAULT_PORT_RANGE } from './ports.js';
+import { jobStatsFrom, type MigrationInfo } from './stats.js';
+
+export interface PrepareRequest {
+  xml: string;
+  sourceHostUuid: string;
+  offline: boolean;
+  persistent: boolean;
+  capabilities: { capability: string; state: boolean }[];
+  parameters: Record<string, number | string | boolean>;
+  listenAddress?: string | undefined;
+}
+
+interface IncomingJob {
+  id: string;
+  rec: DomainRecord;
+  port: number;
+  finished: boolean;
+}
+
+export interface DestinationOptions {
+  domains: DomainManager;
+  hostUuid: string;
+  log: Logger;
+  portRange?: readonly [number, number];
+}
+
+export class IncomingMigrations {
+  readonly #jobs = new Map<string, IncomingJob>();
+  readonly #opts: DestinationOptions;
+
+  constructor(opts: DestinationOptions) {
+    this.#opts = opts;
+  }
+
+  /**
+   * Makes this host ready to receive. `onSourceGone` registers the cleanup for a source whose
+   * connection closes before finish.
+   */
+  async prepare(
+    req: PrepareRequest,
+    onSourceGone: (cb: () => void) => void,
+  ): Promise<{ migrateUri?: string; jobId: string }> {
+    const { domains } = this.#opts;
+    if (req.sourceHostUuid === this.#opts.hostUuid) {
+      throw new FerryError(
+        'OPERATION_INVALID',
+        `Attempt to migrate guest to the same host ${this.#opts.hostUuid}`,
+      );
+    }
+    const jobId = randomUUID();
+    if (req.offline) {
+      domains.define(req.xml);
+      return { jobId };
+    }
+    const { def } = parseDomainXml(req.xml);
+    const rec = await domains.startIncoming(def);
+    const proc = rec.proc;
+    try {
+      if (proc === undefined)
+        throw new FerryError('OPERATION_FAILED', 'Destination QEMU is not running');
+      const qmp = proc.qmp;
+      await qmp.execute('migrate-set-capabilities', { capabilities: req.capabilities });
+      if (Object.keys(req.parameters).length > 0)
+        await qmp.execute('migrate-set-parameters', req.parameters);
+      const listen = req.listenAddress ?? '127.0.0.1';
+      const taken = new Set([...this.#jobs.values()].map((j) => j.port));
+      const port = await allocatePort(listen, this.#opts.portRange ?? DEFAULT_PORT_RANGE, taken);
+      const host = listen.includes(':') ? `[${listen}]` : listen;
+      await qmp.execute('migrate-incoming', { uri: `tcp:${host}:${port}` });
+      const job: IncomingJob = { id: jobId, rec, port, finished: false };
+      this.#jobs.set(jobId, job);
+      domains.acquireJob(rec, {
+        id: jobId,
+        operation: 'Incoming migration',
+        stats: async () =>
+          jobStatsFrom(await qmp.execute<MigrationInfo>('query-migrate'), 'Incoming migration'),
+        abort: () => this.#discard(job),
+        startPostcopy: () =>
+          Promise.reject(
+            new FerryError('OPERATION_INVALID', 'Post-copy is switched on the source host'),
+          ),
+      });
+      onSourceGone(() => {
+        if (!job.finished) {
+          this.#opts.log.warn(
+            { domain: def.name, job: jobId },
+            'source went away before finish; discarding the incoming guest',
+          );
+          void this.#discard(job);
+        }
+      });
+      const advertised = listen === '0.0.0.0' || listen === '::' ? '127.0.0.1' : host;
+      return { migrateUri: `tcp:${advertised}:${port}`, jobId };
+    } catch (err) {
+      await domains.discardIncoming(rec).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Runs the received guest after a completed stream, or removes it after a failed one. */
+  async finish(p: {
+    jobId: string;
+    success: boolean;
+    suspend: boolean;
+    persistent: boolean;
+    stats?: JobStats | undefined;
+  }): Promise<{ name: string; state: string }> {
+    const job = this.#jobs.get(p.jobId);
+    if (job === undefined) {
+      // Offline jobs leave no state behind: their prepare already defined the domain.
+      return { name: '', state: 'shut off' };
+    }
+    job.finished = true;
+    this.#jobs.delete(job.id);
+    const { rec } = job;
+    if (!p.success) {
+      await this.#discard(job);
+      return { name: rec.def.name, state: 'shut off' };
+    }
+    try {
+      await this.#waitCompleted(job);
+      await this.#opts.domains.finishIncoming(rec, !p.suspend, p.persistent);
+    } catch (err) {
+      await this.#discard(job);
+      throw new FerryError(
+        'OPERATION_FAILED',
+        `Destination could not take over the guest: ${messageOf(err)}`,
+        { cause: err },
+      );
+    }
+    this.#opts.domains.releaseJob(rec, {
+      ...(p.stats ?? { type: 'Completed', status: 'completed' }),
+      operation: 'Incoming migration',
+    });
+    return { name: rec.def.name, state: rec.state };
+  }
+
+  async #waitCompleted(job: IncomingJob): Promise<void> {
+    const qmp = job.rec.proc?.qmp;
+    if (qmp === undefined) throw new FerryError('OPERATION_FAILED', 'Destination QEMU exited');
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const info = await qmp.execute<MigrationInfo>('query-migrate');
+      if (info.status === 'completed') return;
+      if (info.status === 'failed' || info.status === 'cancelled') {
+        throw new FerryError(
+          'OPERATION_FAILED',
+          `incoming migration ${info.status}${info['error-desc'] === undefined ? '' : `: ${info['error-desc']}`}`,
+        );
+      }
+      if (Date.now() > deadline)
+        throw new FerryError(
+          'OPERATION_TIMEOUT',
+          `incoming migration still '${info.status ?? '?'}' after the source finished`,
+        );
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  async #discard(job: IncomingJob): Promise<void> {
+    job.finished = true;
+    this.#jobs.delete(job.id);
+    const { domains } = this.#opts;
+    domains.releaseJob(job.rec, {
+      type: 'Failed',
+      operation: 'Incoming migration',
+      status: 'failed',
+    });
+    await domains.discardIncoming(job.rec);
+  }
+}

@@ -1,0 +1,89 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MigrateFlags } from '../rpc/schema/migration.js';
+import { FerryError } from '../common/errors.js';
+import {
+  bandwidthBytes,
+  capabilitiesFor,
+  checkFlags,
+  parametersFor,
+  UNLIMITED_BANDWIDTH_MIBS,
+} from './flags.js';
+
+const flags = (f: Record<string, unknown>) => MigrateFlags.parse(f);
+const running = { active: true, persistent: true };
+
+test("checkFlags() accepts the chapter's commands", () => {
+  checkFlags(flags({ live: true, persistent: true }), running);
+  checkFlags(flags({ offline: true, persistent: true }), { active: false, persistent: true });
+  checkFlags(
+    flags({ live: true, persistent: true, parallel: true, parallelConnections: 4 }),
+    running,
+  );
+  checkFlags(
+    flags({ live: true, persistent: true, postcopy: true, timeout: 30, timeoutPostcopy: true }),
+    running,
+  );
+  checkFlags(flags({ live: true, persistent: true, autoConverge: true }), running);
+});
+
+test('checkFlags() refuses combinations that cannot work, naming them', () => {
+  const cases: [Record<string, unknown>, RegExp, { active: boolean; persistent: boolean }?][] = [
+    [{ live: true, offline: true, persistent: true }, /--live and --offline/],
+    [{ offline: true }, /requires --persistent/],
+    [
+      { offline: true, persistent: true, postcopy: true },
+      /--postcopy cannot be used with --offline/,
+    ],
+    [{ live: true, postcopy: true, parallel: true }, /--postcopy and --parallel/],
+    [{ live: true, undefineSource: true }, /transient domain/, { active: true, persistent: false }],
+    [{ live: true }, /not running/, { active: false, persistent: true }],
+    [{ live: true, timeoutPostcopy: true, timeout: 5 }, /--timeout-postcopy requires --postcopy/],
+    [{ live: true, timeoutSuspend: true }, /require --timeout/],
+    [{ live: true, parallelConnections: 4 }, /requires --parallel/],
+    [{ live: true, autoConvergeInitial: 30 }, /require --auto-converge/],
+    [{ live: true, postcopyAfterPrecopy: true }, /requires --postcopy/],
+  ];
+  for (const [f, pattern, facts] of cases) {
+    assert.throws(
+      () => checkFlags(flags(f), facts ?? running),
+      (e: unknown) => e instanceof FerryError && pattern.test(e.message),
+      JSON.stringify(f),
+    );
+  }
+});
+
+test('capabilitiesFor() and parametersFor() follow the flag table', () => {
+  const f = flags({
+    live: true,
+    parallel: true,
+    parallelConnections: 4,
+    autoConverge: true,
+    autoConvergeInitial: 30,
+  });
+  assert.deepEqual(
+    capabilitiesFor(f, 'source').map((c) => c.capability),
+    ['events', 'multifd', 'auto-converge'],
+  );
+  assert.deepEqual(
+    capabilitiesFor(f, 'destination').map((c) => c.capability),
+    ['events', 'multifd'],
+  );
+  const tuning = { downtimeMs: 300, bandwidthMiBs: UNLIMITED_BANDWIDTH_MIBS };
+  assert.deepEqual(parametersFor(f, 'destination', tuning), { 'multifd-channels': 4 });
+  const src = parametersFor(f, 'source', tuning);
+  assert.equal(src['multifd-channels'], 4);
+  assert.equal(src['cpu-throttle-initial'], 30);
+  assert.equal(src['downtime-limit'], 300);
+  assert.equal(src['max-bandwidth'], Number.MAX_SAFE_INTEGER, 'unlimited, as libvirt sets it');
+  assert.equal(
+    parametersFor(flags({ live: true, parallel: true }), 'destination', tuning)['multifd-channels'],
+    2,
+    "the chapter's default",
+  );
+  assert.equal(
+    parametersFor(flags({ live: true, bandwidth: 100 }), 'source', tuning)['max-bandwidth'],
+    100 * 1024 * 1024,
+  );
+  assert.equal(bandwidthBytes(1), 1048576);
+});

@@ -1,0 +1,130 @@
+/**
+ * `ferry migrate` flags: which combinations can work (refused before anything starts,
+ * naming the conflict), and the QEMU capabilities and parameters each flag turns into —
+ * libvirt's flag→capability table, with a column saying which side needs it.
+ * @module
+ */
+import { FerryError } from '../common/errors.js';
+import type { MigrateFlags } from '../rpc/schema/migration.js';
+
+/** libvirt's "unlimited" bandwidth, as `virsh migrate-getspeed` prints it (MiB/s). */
+export const UNLIMITED_BANDWIDTH_MIBS = 8796093022207;
+/** QEMU's own default maximum downtime. */
+export const DEFAULT_MAX_DOWNTIME_MS = 300;
+/** The chapter: parallel migration uses 2 connections unless told otherwise. */
+export const DEFAULT_PARALLEL_CONNECTIONS = 2;
+
+export interface DomainFacts {
+  active: boolean;
+  persistent: boolean;
+}
+
+function refuse(message: string): never {
+  throw new FerryError('INVALID_ARG', message);
+}
+
+/** Throws when the flags cannot work together or for this domain; says which flags and why. */
+export function checkFlags(f: MigrateFlags, domain: DomainFacts): void {
+  if (f.live && f.offline) refuse('Options --live and --offline are mutually exclusive');
+  if (f.offline) {
+    if (!f.persistent) refuse('Offline migration requires --persistent: only the definition moves');
+    const live = [
+      ['--postcopy', f.postcopy],
+      ['--parallel', f.parallel],
+      ['--auto-converge', f.autoConverge],
+      ['--timeout', f.timeout !== undefined],
+      ['--suspend', f.suspend],
+      ['--bandwidth', f.bandwidth !== undefined],
+      ['--migrateuri', f.migrateUri !== undefined],
+    ] as const;
+    const bad = live.filter(([, on]) => on).map(([name]) => name);
+    if (bad.length > 0)
+      refuse(`Option ${bad.join(', ')} cannot be used with --offline: no memory is transferred`);
+  } else if (!domain.active) {
+    refuse(
+      'Requested operation is not valid: domain is not running (use --offline --persistent to move its definition)',
+    );
+  }
+  if (f.undefineSource && !domain.persistent) {
+    refuse(
+      'Option --undefinesource cannot be used on a transient domain: it has no definition to remove',
+    );
+  }
+  if (f.postcopy && f.parallel) {
+    refuse(
+      'Options --postcopy and --parallel cannot be combined: QEMU 7.2 does not support post-copy over multifd',
+    );
+  }
+  if (f.postcopyAfterPrecopy && !f.postcopy)
+    refuse('Option --postcopy-after-precopy requires --postcopy');
+  if (f.postcopyBandwidth !== undefined && !f.postcopy)
+    refuse('Option --postcopy-bandwidth requires --postcopy');
+  if (f.parallelConnections !== undefined && !f.parallel)
+    refuse('Option --parallel-connections requires --parallel');
+  if (
+    (f.autoConvergeInitial !== undefined || f.autoConvergeIncrement !== undefined) &&
+    !f.autoConverge
+  ) {
+    refuse('Options --auto-converge-initial and --auto-converge-increment require --auto-converge');
+  }
+  if (f.timeoutSuspend && f.timeoutPostcopy)
+    refuse('Options --timeout-suspend and --timeout-postcopy are mutually exclusive');
+  if ((f.timeoutSuspend || f.timeoutPostcopy) && f.timeout === undefined) {
+    refuse('Options --timeout-suspend and --timeout-postcopy require --timeout');
+  }
+  if (f.timeout !== undefined && !f.live) refuse('Option --timeout requires --live');
+  if (f.timeoutPostcopy && !f.postcopy) refuse('Option --timeout-postcopy requires --postcopy');
+}
+
+export interface Capability {
+  capability: string;
+  state: boolean;
+}
+
+/** The capability table: flag → QEMU capability, and whether the destination needs it too. */
+const CAPABILITY_TABLE: readonly {
+  capability: string;
+  when: (f: MigrateFlags) => boolean;
+  both: boolean;
+}[] = [
+  { capability: 'events', when: () => true, both: true },
+  { capability: 'multifd', when: (f) => f.parallel, both: true },
+  { capability: 'postcopy-ram', when: (f) => f.postcopy, both: true },
+  { capability: 'auto-converge', when: (f) => f.autoConverge, both: false },
+];
+
+export function capabilitiesFor(f: MigrateFlags, side: 'source' | 'destination'): Capability[] {
+  return CAPABILITY_TABLE.filter((row) => (side === 'source' || row.both) && row.when(f)).map(
+    (row) => ({
+      capability: row.capability,
+      state: true,
+    }),
+  );
+}
+
+/** QEMU migration parameters for the flags (the destination needs only multifd-channels). */
+export function parametersFor(
+  f: MigrateFlags,
+  side: 'source' | 'destination',
+  tuning: { downtimeMs: number; bandwidthMiBs: number },
+): Record<string, number> {
+  const params: Record<string, number> = {};
+  if (f.parallel)
+    params['multifd-channels'] = f.parallelConnections ?? DEFAULT_PARALLEL_CONNECTIONS;
+  if (side === 'destination') return params;
+  params['downtime-limit'] = tuning.downtimeMs;
+  params['max-bandwidth'] = bandwidthBytes(f.bandwidth ?? tuning.bandwidthMiBs);
+  if (f.autoConverge) {
+    if (f.autoConvergeInitial !== undefined) params['cpu-throttle-initial'] = f.autoConvergeInitial;
+    if (f.autoConvergeIncrement !== undefined)
+      params['cpu-throttle-increment'] = f.autoConvergeIncrement;
+  }
+  if (f.postcopyBandwidth !== undefined)
+    params['max-postcopy-bandwidth'] = bandwidthBytes(f.postcopyBandwidth);
+  return params;
+}
+
+/** MiB/s to QEMU's bytes/s, keeping "unlimited" within a JSON-safe integer. */
+export function bandwidthBytes(mibs: number): number {
+  return Math.min(mibs * 1024 * 1024, Number.MAX_SAFE_INTEGER);
+}

@@ -1,0 +1,32 @@
+/**
+ * Incoming migration ports: the first free one in the destination's range (49152–49215 by
+ * default, as libvirt), checked by binding it, with a clear error when all are taken.
+ * @module
+ */
+import { createServer } from 'node:net';
+import { FerryError } from '../common/errors.js';
+
+export const DEFAULT_PORT_RANGE: readonly [number, number] = [49152, 49215];
+
+function isFree(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen({ host, port, exclusive: true }, () => server.close(() => resolve(true)));
+  });
+}
+
+/** Finds a port QEMU can listen on; `taken` holds ports handed out but not yet bound by QEMU. */
+export async function allocatePort(
+  host: string,
+  range: readonly [number, number],
+  taken: ReadonlySet<number>,
+): Promise<number> {
+  for (let port = range[0]; port <= range[1]; port++) {
+    if (!taken.has(port) && (await isFree(host, port))) return port;
+  }
+  throw new FerryError(
+    'OPERATION_FAILED',
+    `Unable to find an unused port in range ${range[0]}-${range[1]} for incoming migration`,
+  );
+}

@@ -1,0 +1,90 @@
+/**
+ * Schemas of migration jobs: the flags a user gives (virsh's names, camelCased), the job
+ * statistics domjobinfo shows, and what source and destination ferryd exchange.
+ * @module
+ */
+import { z } from 'zod';
+
+const Count = z.number().int().min(0);
+
+/** `ferry migrate` flags; the combinations are checked by migration/flags.ts. */
+export const MigrateFlags = z.strictObject({
+  live: z.boolean().default(false),
+  offline: z.boolean().default(false),
+  persistent: z.boolean().default(false),
+  undefineSource: z.boolean().default(false),
+  suspend: z.boolean().default(false),
+  dname: z.string().min(1).max(200).optional(),
+  parallel: z.boolean().default(false),
+  parallelConnections: z.number().int().min(1).max(255).optional(),
+  autoConverge: z.boolean().default(false),
+  autoConvergeInitial: z.number().int().min(1).max(99).optional(),
+  autoConvergeIncrement: z.number().int().min(1).max(99).optional(),
+  postcopy: z.boolean().default(false),
+  postcopyAfterPrecopy: z.boolean().default(false),
+  postcopyBandwidth: z.number().int().min(1).optional(),
+  timeout: z.number().int().min(1).optional(),
+  timeoutSuspend: z.boolean().default(false),
+  timeoutPostcopy: z.boolean().default(false),
+  /** MiB/s; absent means unlimited, as libvirt sets it. */
+  bandwidth: z.number().int().min(1).optional(),
+  migrateUri: z.string().min(1).optional(),
+  listenAddress: z.string().min(1).optional(),
+  abortOnError: z.boolean().default(false),
+});
+export type MigrateFlags = z.output<typeof MigrateFlags>;
+
+/** Job statistics in domjobinfo's terms (bytes, ms), from QEMU's query-migrate. */
+export const JobStats = z.strictObject({
+  type: z.enum(['None', 'Unbounded', 'Completed', 'Failed', 'Cancelled']),
+  operation: z.enum(['Outgoing migration', 'Incoming migration']).optional(),
+  status: z.string(),
+  timeElapsedMs: Count.optional(),
+  dataProcessed: Count.optional(),
+  dataRemaining: Count.optional(),
+  dataTotal: Count.optional(),
+  memoryBandwidth: Count.optional(),
+  dirtyRate: Count.optional(),
+  pageSize: Count.optional(),
+  iteration: Count.optional(),
+  postcopyRequests: Count.optional(),
+  constantPages: Count.optional(),
+  normalPages: Count.optional(),
+  normalData: Count.optional(),
+  expectedDowntimeMs: Count.optional(),
+  setupTimeMs: Count.optional(),
+  totalDowntimeMs: Count.optional(),
+  autoConvergeThrottle: Count.optional(),
+  postcopy: z.boolean().optional(),
+  error: z.string().optional(),
+});
+export type JobStats = z.output<typeof JobStats>;
+
+/** What the source sends the destination in prepare (libvirt's migration cookie). */
+export const PrepareParams = z.strictObject({
+  /** The domain XML to run (already renamed when --dname). */
+  xml: z.string().min(1),
+  sourceHostUuid: z.string(),
+  offline: z.boolean(),
+  persistent: z.boolean(),
+  /** QEMU capabilities both sides must enable (multifd, postcopy-ram). */
+  capabilities: z.array(z.strictObject({ capability: z.string(), state: z.boolean() })),
+  parameters: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()])),
+  listenAddress: z.string().optional(),
+});
+
+export const PrepareResult = z.strictObject({
+  /** Where the source QEMU sends the stream, e.g. tcp:127.0.0.1:49152; absent when offline. */
+  migrateUri: z.string().optional(),
+  jobId: z.string(),
+});
+
+export const FinishParams = z.strictObject({
+  jobId: z.string(),
+  /** False when the source failed or aborted: the destination cleans up. */
+  success: z.boolean(),
+  suspend: z.boolean(),
+  persistent: z.boolean(),
+  /** Completed statistics from the source, kept for domjobinfo --completed on the destination. */
+  stats: JobStats.optional(),
+});
