@@ -1,20 +1,20 @@
 #!/usr/bin/env bash
-# npm run demo: a ferryd on a temporary state directory, the test guest defined and started
-# through it, `ferry list --all`, a few of the guest's own heartbeats, then everything cleaned up.
+# npm run demo: two Ferry hosts (two ferryd, each with its own state) on this machine; the
+# demo guest boots on the first, is live-migrated to the second while it dirties memory, and
+# its own heartbeat shows it kept running. Everything is cleaned up at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 
 tmp=$(mktemp -d /tmp/ferry-demo-XXXXXX)
-sock="$tmp/run/ferry-sock"
-export FERRY_DEFAULT_URI="qemu+unix:///system?socket=$sock"
-daemon_pid=""
+src_uri="qemu+unix:///system?socket=$tmp/src/run/ferry-sock"
+dst_uri="qemu+unix:///system?socket=$tmp/dst/run/ferry-sock"
+pids=()
 cleanup() {
   set +e
-  if [[ -n "$daemon_pid" ]]; then
-    node bin/ferry.js destroy demo >/dev/null 2>&1
-    kill "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
-  fi
+  node bin/ferry.js -c "$dst_uri" destroy demo >/dev/null 2>&1
+  node bin/ferry.js -c "$src_uri" destroy demo >/dev/null 2>&1
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
   rm -rf "$tmp"
 }
 trap cleanup EXIT INT TERM
@@ -22,25 +22,32 @@ trap cleanup EXIT INT TERM
 if [[ -t 1 ]]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
 say() { printf '\n%s$ %s%s\n' "$bold" "$*" "$plain"; }
 ferry() { say "ferry $*"; node bin/ferry.js "$@"; }
+beats() { grep -E 'FERRY-(HB|GUEST)' "$tmp/demo-serial.log" | tail -n "$1"; }
 
-: > "$tmp/ferryd.conf"
-echo "Starting ferryd (state in $tmp, log in $tmp/ferryd.log)"
-node bin/ferryd.js --config "$tmp/ferryd.conf" --state-dir "$tmp/state" --run-dir "$tmp/run" \
-  --socket "$sock" 2> "$tmp/ferryd.log" &
-daemon_pid=$!
-for _ in $(seq 100); do [[ -S "$sock" ]] && break; sleep 0.1; done
+for host in src dst; do
+  mkdir -p "$tmp/$host"
+  : > "$tmp/$host/ferryd.conf"
+  node bin/ferryd.js --config "$tmp/$host/ferryd.conf" --state-dir "$tmp/$host/state" \
+    --run-dir "$tmp/$host/run" 2> "$tmp/$host/ferryd.log" &
+  pids+=($!)
+done
+for host in src dst; do
+  for _ in $(seq 100); do [[ -S "$tmp/$host/run/ferry-sock" ]] && break; sleep 0.1; done
+done
+echo "Two hosts: source $src_uri"
+echo "           destination $dst_uri"
 
 source guest/out/guest.env
 cat > "$tmp/demo.xml" <<XML
 <domain type='qemu'>
   <name>demo</name>
-  <memory unit='MiB'>128</memory>
+  <memory unit='MiB'>192</memory>
   <vcpu>1</vcpu>
   <os>
     <type arch='x86_64' machine='pc'>hvm</type>
     <kernel>$FERRY_GUEST_KERNEL</kernel>
     <initrd>$FERRY_GUEST_INITRD</initrd>
-    <cmdline>$FERRY_GUEST_CMDLINE ferry.hb_ms=1000 ferry.dirty_mb=32 ferry.dirty_rate=4</cmdline>
+    <cmdline>$FERRY_GUEST_CMDLINE ferry.hb_ms=500 ferry.dirty_mb=64 ferry.dirty_rate=10</cmdline>
   </os>
   <devices>
     <serial type='file'>
@@ -51,19 +58,19 @@ cat > "$tmp/demo.xml" <<XML
 </domain>
 XML
 
-ferry version
+export FERRY_DEFAULT_URI="$src_uri"
 ferry define "$tmp/demo.xml"
-ferry list --all
 ferry start demo
 ferry list --all
-ferry dominfo demo
-say "tail -f $tmp/demo-serial.log   # the guest's own heartbeats"
-for _ in $(seq 300); do grep -q FERRY-HB "$tmp/demo-serial.log" 2>/dev/null && break; sleep 0.1; done
-timeout 5 tail -n +1 -f "$tmp/demo-serial.log" | grep --line-buffered -E 'FERRY-(HB|GUEST)' || true
-ferry suspend demo
-ferry domstate demo --reason
-ferry resume demo
-ferry destroy demo
-ferry undefine demo
-ferry list --all
+say "tail $tmp/demo-serial.log   # the guest's own heartbeats: it dirties 10 MiB/s and checks every page"
+for _ in $(seq 300); do grep -q 'seq=6 ' "$tmp/demo-serial.log" 2>/dev/null && break; sleep 0.1; done
+beats 4
+ferry migrate --live --persistent --verbose demo "$dst_uri"
+ferry -c "$src_uri" list --all
+ferry -c "$dst_uri" list --all
+ferry domjobinfo demo --completed
+say "tail $tmp/demo-serial.log   # the same guest, now on the destination: sequence continues, corrupt=0"
+sleep 3
+beats 8
+echo
 echo "Demo finished; cleaning up."

@@ -5,7 +5,7 @@
 import type { z } from 'zod';
 import { FerryError } from '../common/errors.js';
 import { parseConnectionUri, type ConnectionUri } from '../common/uri.js';
-import { METHODS, type MethodName, type Methods } from '../rpc/methods.js';
+import { METHODS, NOTIFICATIONS, type MethodName, type Methods } from '../rpc/methods.js';
 import { connectRpc, defaultSocketPath, type TypedRpcClient } from '../rpc/index.js';
 
 export interface Connection {
@@ -14,8 +14,17 @@ export interface Connection {
     name: K,
     params: z.input<Methods[K]['params']>,
   ): Promise<z.output<Methods[K]['result']>>;
+  /** Runs `cb` for each `method` notification ferryd pushes on this connection; returns an unsubscribe. */
+  onNotification<K extends NotificationName>(
+    method: K,
+    cb: (params: z.output<Notifications[K]>) => void,
+  ): () => void;
   close(): void;
 }
+
+type Notifications = typeof NOTIFICATIONS;
+/** A notification ferryd may push (see NOTIFICATIONS in rpc/methods.ts). */
+export type NotificationName = keyof Notifications;
 
 /** The URI a command talks to when `-c` is not given. */
 export function defaultUri(env: NodeJS.ProcessEnv = process.env): string {
@@ -37,6 +46,12 @@ export async function openConnection(text: string): Promise<Connection> {
   return {
     uri,
     call: (name, params) => client.call(name, params),
+    onNotification: (method, cb) =>
+      client.onNotification(method, (raw) => {
+        // Checked like results are: a malformed notification is dropped rather than trusted.
+        const parsed = NOTIFICATIONS[method].safeParse(raw);
+        if (parsed.success) cb(parsed.data as Parameters<typeof cb>[0]);
+      }),
     close: () => client.close(),
   };
 }

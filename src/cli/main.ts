@@ -7,7 +7,9 @@ import { Command, CommanderError } from 'commander';
 import { FERRY_VERSION } from '../common/version.js';
 import { registerEdit } from './commands/edit.js';
 import { registerHost } from './commands/host.js';
+import { registerJobs } from './commands/jobs.js';
 import { registerLifecycle } from './commands/lifecycle.js';
+import { registerMigrate } from './commands/migrate.js';
 import { registerQueries } from './commands/query.js';
 import { defaultUri, openConnection, type Connection } from './connection.js';
 import type { CommandContext } from './context.js';
@@ -41,6 +43,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   registerQueries(program, ctx);
   registerEdit(program, ctx);
   registerHost(program, ctx);
+  registerMigrate(program, ctx);
+  registerJobs(program, ctx);
   for (const cmd of program.commands) cmd.exitOverride();
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -45,8 +45,8 @@ test('live migration with --persistent moves a dirtying guest without losing a b
 
   const out = await a.ferry('migrate', '--live', '--persistent', 'vm', b.uri);
   assert.equal(out.code, 0, out.stderr);
-  assert.match(await b.ferryOk('list', '--all'), /^ 1 {4}vm {4}running$/m);
-  assert.match(await a.ferryOk('list', '--all'), /^ - {4}vm {4}shut off$/m);
+  assert.match(await b.ferryOk('list', '--all'), /^ 1 +vm +running$/m);
+  assert.match(await a.ferryOk('list', '--all'), /^ - +vm +shut off$/m);
   assert.equal(await a.ferryOk('domstate', 'vm', '--reason'), 'shut off (migrated)\n\n');
   assert.equal(await b.ferryOk('domstate', 'vm', '--reason'), 'running (migrated)\n\n');
   assert.match(await b.ferryOk('dominfo', 'vm'), /^Persistent: {5}yes$/m);
@@ -54,7 +54,7 @@ test('live migration with --persistent moves a dirtying guest without losing a b
   assertOneLife(serial);
   const done = await a.ferryOk('domjobinfo', 'vm', '--completed');
   assert.match(done, /^Job type: +Completed/m);
-  assert.match(done, /^Total downtime: +\d+ ms/m);
+  assert.match(done, /^Total downtime: +\d+ +ms$/m);
 
   // Back and forth: four more hops, five in all, one boot throughout.
   for (let hop = 0; hop < 4; hop++) {
@@ -76,7 +76,7 @@ test('default semantics: transient on the destination, still defined on the sour
   await waitForHeartbeat(serial);
   assert.equal((await a.ferry('migrate', '--live', 't', b.uri)).code, 0);
   assert.match(await b.ferryOk('dominfo', 't'), /^Persistent: {5}no$/m);
-  assert.match(await a.ferryOk('list', '--all'), /^ - {4}t {5}shut off$/m);
+  assert.match(await a.ferryOk('list', '--all'), /^ - +t +shut off$/m);
   await keepsBeating(serial);
 
   // Back with --persistent --undefinesource: the source (b) keeps nothing, not even a definition.
@@ -102,8 +102,8 @@ test('offline migration moves only the definition; parallel connections carry a 
   const xmlFile = a.file('o.xml', guestXml({ name: 'o', serialLog: serial }));
   await a.ferryOk('define', xmlFile);
   assert.equal((await a.ferry('migrate', '--offline', '--persistent', 'o', b.uri)).code, 0);
-  assert.match(await b.ferryOk('list', '--all'), /^ - {4}o {4}shut off$/m);
-  assert.match(await a.ferryOk('list', '--all'), /^ - {4}o {4}shut off$/m);
+  assert.match(await b.ferryOk('list', '--all'), /^ - +o +shut off$/m);
+  assert.match(await a.ferryOk('list', '--all'), /^ - +o +shut off$/m);
   await b.ferryOk('undefine', 'o');
 
   await a.ferryOk('start', 'o');
@@ -153,7 +153,7 @@ test('impossible requests are refused before anything starts, naming the problem
     'r',
     b.uri,
   );
-  await refused(/requires --timeout/, '--live', '--timeout-suspend', 'r', b.uri);
+  await refused(/require --timeout/, '--live', '--timeout-suspend', 'r', b.uri);
   await refused(/failed to get domain 'ghost'/, '--live', 'ghost', b.uri);
   await refused(/Invalid connection URI 'nowhere'/, '--live', 'r', 'nowhere');
   await refused(

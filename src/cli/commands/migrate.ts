@@ -1,0 +1,306 @@
+/**
+ * ferry migrate: virsh's flags → MigrateFlags, then one `migration.start` call that lasts as
+ * long as the job, with progress from its `job.progress` notifications and Ctrl-C turned into
+ * `job.abort`. ferryd drives the job peer to peer, so it goes on if this process dies.
+ * @module
+ */
+import { createInterface } from 'node:readline';
+import { isatty } from 'node:tty';
+import { Command } from 'commander';
+import { messageOf } from '../../common/errors.js';
+import type { MigrateFlags } from '../../rpc/schema/migration.js';
+import { domainArg, type CommandContext } from '../context.js';
+import { barView, plainView, SILENT_VIEW, type ProgressView } from '../progress.js';
+import { parsePositiveInt } from './lifecycle.js';
+import { virshError } from './jobs.js';
+
+/** What `ferry migrate …` asks for. */
+export interface MigrateRequest {
+  domain: string;
+  destUri: string;
+  flags: MigrateFlags;
+  verbose: boolean;
+}
+
+interface MigrateOpts {
+  domain?: string;
+  desturi?: string;
+  live?: boolean;
+  offline?: boolean;
+  p2p?: boolean;
+  persistent?: boolean;
+  undefinesource?: boolean;
+  suspend?: boolean;
+  verbose?: boolean;
+  autoConverge?: boolean;
+  abortOnError?: boolean;
+  postcopy?: boolean;
+  postcopyAfterPrecopy?: boolean;
+  migrateuri?: string;
+  listenAddress?: string;
+  dname?: string;
+  timeout?: string;
+  timeoutSuspend?: boolean;
+  timeoutPostcopy?: boolean;
+  autoConvergeInitial?: string;
+  autoConvergeIncrement?: string;
+  postcopyBandwidth?: string;
+  parallel?: boolean;
+  parallelConnections?: string;
+  bandwidth?: string;
+}
+
+/** The options of `virsh migrate` that Ferry implements, with virsh's help texts. */
+function declareMigrate(cmd: Command): Command {
+  return cmd
+    .description('migrate domain to another host')
+    .argument('[domain]', 'domain name, id or uuid')
+    .argument('[desturi]', 'connection URI of the destination host as seen from the source')
+    .option('--domain <string>', 'domain name, id or uuid')
+    .option('--desturi <string>', 'connection URI of the destination host as seen from the source')
+    .option('--live', 'live migration')
+    .option('--offline', 'offline migration')
+    .option('--p2p', 'peer-2-peer migration (always: ferryd drives every migration)')
+    .option('--persistent', 'persist VM on destination')
+    .option('--undefinesource', 'undefine VM on source')
+    .option('--suspend', 'do not restart the domain on the destination host')
+    .option('--verbose', 'display the progress of migration')
+    .option('--auto-converge', 'force convergence during live migration')
+    .option('--abort-on-error', 'abort on soft errors during migration')
+    .option('--postcopy', 'enable post-copy migration; switch to it using migrate-postcopy command')
+    .option(
+      '--postcopy-after-precopy',
+      'automatically switch to post-copy migration after one pass of pre-copy',
+    )
+    .option('--migrateuri <string>', 'migration URI, usually can be omitted')
+    .option(
+      '--listen-address <string>',
+      'listen address that destination should bind to for incoming migration',
+    )
+    .option('--dname <string>', 'rename to new name during migration (if supported)')
+    .option(
+      '--timeout <number>',
+      'run action specified by --timeout-* option (suspend by default) if live migration exceeds timeout (in seconds)',
+    )
+    .option('--timeout-suspend', 'suspend the guest after timeout')
+    .option('--timeout-postcopy', 'switch to post-copy after timeout')
+    .option('--auto-converge-initial <number>', 'initial CPU throttling rate for auto-convergence')
+    .option(
+      '--auto-converge-increment <number>',
+      'CPU throttling rate increment for auto-convergence',
+    )
+    .option('--postcopy-bandwidth <number>', 'post-copy migration bandwidth limit in MiB/s')
+    .option('--parallel', 'enable parallel migration')
+    .option('--parallel-connections <number>', 'number of connections for parallel migration')
+    .option('--bandwidth <number>', 'migration bandwidth limit in MiB/s');
+}
+
+/** A `<number>` option: whole, ≥ 1 and within virsh's `int` (or, for sizes, a safe integer). */
+function numberOption(
+  text: string | undefined,
+  flag: string,
+  max = 2 ** 31 - 1,
+): number | undefined {
+  if (text === undefined) return undefined;
+  const n = parsePositiveInt(text, flag);
+  if (n > max) {
+    throw new Error(
+      `Numeric value '${text}' for <${flag.slice(2)}> option is malformed or out of range`,
+    );
+  }
+  return n;
+}
+
+/**
+ * Turns parsed positionals and options into a request. Only parses: which combinations make
+ * sense is ferryd's call (migration/flags.ts), so every client gets the same answer.
+ */
+function toRequest(positionals: readonly (string | undefined)[], o: MigrateOpts): MigrateRequest {
+  // virsh fills <domain> then <desturi> from whatever was not given as an option.
+  const rest = positionals.filter((p): p is string => p !== undefined);
+  const domain = domainArg(o.domain === undefined ? rest.shift() : undefined, o);
+  const destUri = o.desturi ?? rest.shift();
+  if (destUri === undefined || destUri === '')
+    throw new Error("command 'migrate' requires <desturi> option");
+  if (rest.length > 0) throw new Error(`unexpected data '${rest.join(' ')}'`);
+  const on = (v: boolean | undefined): boolean => v === true;
+  const flags: MigrateFlags = {
+    live: on(o.live),
+    offline: on(o.offline),
+    persistent: on(o.persistent),
+    undefineSource: on(o.undefinesource),
+    suspend: on(o.suspend),
+    parallel: on(o.parallel),
+    autoConverge: on(o.autoConverge),
+    postcopy: on(o.postcopy),
+    postcopyAfterPrecopy: on(o.postcopyAfterPrecopy),
+    timeoutSuspend: on(o.timeoutSuspend),
+    timeoutPostcopy: on(o.timeoutPostcopy),
+    abortOnError: on(o.abortOnError),
+  };
+  // exactOptionalPropertyTypes: absent options stay absent rather than `undefined`.
+  const numbers = [
+    ['parallelConnections', numberOption(o.parallelConnections, '--parallel-connections')],
+    ['autoConvergeInitial', numberOption(o.autoConvergeInitial, '--auto-converge-initial')],
+    ['autoConvergeIncrement', numberOption(o.autoConvergeIncrement, '--auto-converge-increment')],
+    ['timeout', numberOption(o.timeout, '--timeout')],
+    [
+      'postcopyBandwidth',
+      numberOption(o.postcopyBandwidth, '--postcopy-bandwidth', Number.MAX_SAFE_INTEGER),
+    ],
+    ['bandwidth', numberOption(o.bandwidth, '--bandwidth', Number.MAX_SAFE_INTEGER)],
+  ] as const;
+  for (const [key, value] of numbers) if (value !== undefined) flags[key] = value;
+  if (o.dname !== undefined) flags.dname = o.dname;
+  if (o.migrateuri !== undefined) flags.migrateUri = o.migrateuri;
+  if (o.listenAddress !== undefined) flags.listenAddress = o.listenAddress;
+  return { domain, destUri, flags, verbose: on(o.verbose) };
+}
+
+/** Parses `migrate`'s arguments (argv after the command name) as `ferry migrate` would. */
+export function parseMigrateArgs(argv: readonly string[]): MigrateRequest {
+  let request: MigrateRequest | undefined;
+  declareMigrate(new Command('migrate'))
+    .exitOverride()
+    .configureOutput({ writeErr: () => undefined, writeOut: () => undefined })
+    .action((domain: string | undefined, desturi: string | undefined, opts: MigrateOpts) => {
+      request = toRequest([domain, desturi], opts);
+    })
+    .parse([...argv], { from: 'user' });
+  if (request === undefined) throw new Error('migrate: no request parsed');
+  return request;
+}
+
+/** The terminal and signals `ferry migrate` uses; tests pass fakes. */
+export interface MigrateIo {
+  /** stderr is a terminal: draw a redrawn bar rather than virsh's `\r` text. */
+  readonly stderrIsTTY: boolean;
+  /** stdin is a terminal: Ctrl-C asks before aborting. */
+  readonly stdinIsTTY: boolean;
+  readonly stderr: NodeJS.WriteStream;
+  /** Calls `cb` on SIGINT (instead of exiting) until the returned function is called. */
+  onInterrupt(cb: () => void): () => void;
+  /** Asks on the terminal; resolves '' on Ctrl-C, end of input, or when `signal` aborts. */
+  ask(question: string, signal: AbortSignal): Promise<string>;
+}
+
+/** The real process's terminal and SIGINT. */
+export function processIo(): MigrateIo {
+  return {
+    // isatty(0) rather than process.stdin.isTTY: touching process.stdin opens a stream, a cost
+    // every `ferry` command would pay at start-up for a prompt it almost never shows.
+    stderrIsTTY: isatty(2),
+    stdinIsTTY: isatty(0),
+    stderr: process.stderr,
+    onInterrupt(cb) {
+      process.on('SIGINT', cb);
+      return () => process.off('SIGINT', cb);
+    },
+    ask(question, signal) {
+      const rl = createInterface({ input: process.stdin, output: process.stderr });
+      return new Promise<string>((resolve) => {
+        let settled = false;
+        const settle = (answer: string | undefined): void => {
+          if (settled) return;
+          settled = true;
+          // Without an answer the cursor is still on the prompt's line.
+          if (answer === undefined) process.stderr.write('\n');
+          signal.removeEventListener('abort', onAbort);
+          rl.close();
+          resolve(answer ?? '');
+        };
+        const onAbort = (): void => settle(undefined);
+        signal.addEventListener('abort', onAbort, { once: true });
+        // While the prompt is up readline owns Ctrl-C: a second one means "no, keep going".
+        rl.on('SIGINT', () => settle(undefined));
+        rl.on('close', () => settle(undefined));
+        rl.question(question, (answer) => settle(answer));
+      });
+    },
+  };
+}
+
+/** Runs a parsed migration to its end: progress, Ctrl-C handling, virsh's output. */
+export async function runMigration(
+  ctx: CommandContext,
+  req: MigrateRequest,
+  io: MigrateIo,
+): Promise<void> {
+  const conn = await ctx.connect();
+  const view: ProgressView = !req.verbose
+    ? SILENT_VIEW
+    : io.stderrIsTTY
+      ? barView(io.stderr)
+      : plainView((text) => ctx.err(text));
+  // Not filtered by name: `domain` may be an id or UUID, and ferryd sends this connection
+  // the progress of the job it started and nothing else.
+  const stopProgress = conn.onNotification('job.progress', (stats) => view.sample(stats));
+
+  let state: 'running' | 'asking' | 'aborting' | 'ended' = 'running';
+  // Read through a call: other callbacks change `state` while these ones await.
+  const now = (): typeof state => state;
+  const closePrompt = new AbortController();
+  let stopWaiting: (err: Error) => void = () => undefined;
+  const detached = new Promise<never>((_, reject) => (stopWaiting = reject));
+  detached.catch(() => undefined); // settled through the race below, or never
+
+  const abortJob = async (): Promise<void> => {
+    state = 'aborting';
+    try {
+      await conn.call('job.abort', { domain: req.domain });
+    } catch (err) {
+      // e.g. the job finished meanwhile: migration.start's answer tells the rest.
+      if (now() === 'aborting') view.message(`warning: ${messageOf(err)}\n`);
+    }
+  };
+  const onInterrupt = async (): Promise<void> => {
+    if (state === 'aborting') {
+      // A second Ctrl-C after asking for the abort: stop waiting; ferryd finishes the abort.
+      stopWaiting(new Error('operation aborted: not waiting for ferryd to finish the abort'));
+      return;
+    }
+    if (state !== 'running') return;
+    // On a terminal, ask: one stray Ctrl-C should not throw away a long migration. Without
+    // one (a script, a supervisor's SIGINT, `timeout -s INT`) nobody can answer, and killing
+    // this process would not stop the job (ferryd drives it), so the signal is taken as the
+    // request to abort. virsh differs: in the background it ignores SIGINT (NOTES.md).
+    if (io.stdinIsTTY) {
+      state = 'asking';
+      view.pause();
+      const answer = await io.ask('Abort the migration? [y/N]: ', closePrompt.signal);
+      if (now() !== 'asking') return; // the job ended while the question was up
+      state = 'running';
+      view.resume();
+      if (!/^\s*y(es)?\s*$/i.test(answer)) return;
+    }
+    await abortJob();
+  };
+  const stopInterrupts = io.onInterrupt(() => void onInterrupt());
+
+  let failure: { err: unknown } | undefined;
+  try {
+    await Promise.race([
+      conn.call('migration.start', { domain: req.domain, destUri: req.destUri, flags: req.flags }),
+      detached,
+    ]);
+  } catch (err) {
+    failure = { err };
+  }
+  state = 'ended';
+  closePrompt.abort();
+  stopInterrupts();
+  stopProgress();
+  view.finish(failure === undefined);
+  if (failure !== undefined) throw virshError(failure.err);
+  // virsh prints nothing on success but the blank line that ends every command.
+  ctx.out('\n');
+}
+
+/** Registers `migrate`; `io` is the terminal and signals (the process's unless a test's). */
+export function registerMigrate(program: Command, ctx: CommandContext, io = processIo()): void {
+  declareMigrate(program.command('migrate')).action(
+    async (domain: string | undefined, desturi: string | undefined, opts: MigrateOpts) => {
+      await runMigration(ctx, toRequest([domain, desturi], opts), io);
+    },
+  );
+}

@@ -1,0 +1,270 @@
+/**
+ * `ferry migrate --verbose`: a model of the running job built from its `job.progress` samples
+ * (a percentage that never goes backwards, ETA, a one-time "not converging" warning), and the
+ * two ways of showing it: a redrawn cli-progress bar on a terminal, virsh's
+ * `\rMigration: [ NN %]` text otherwise.
+ * @module
+ */
+import cliProgress from 'cli-progress';
+import type { JobStats } from '../rpc/schema/migration.js';
+
+const MiB = 1024 * 1024;
+
+/** What the model knows after a sample; byte counts and rates in bytes and bytes/s. */
+export interface ProgressSnapshot {
+  /** 0–100, never lower than an earlier snapshot's; 100 only once nothing remains. */
+  percent: number;
+  processed: number;
+  remaining: number;
+  total: number;
+  throughput: number;
+  dirtyRate: number;
+  iteration: number | undefined;
+  /** Seconds left at the current net rate; undefined when the job is not gaining. */
+  etaSeconds: number | undefined;
+}
+
+export interface ProgressUpdate {
+  snapshot: ProgressSnapshot;
+  /** Set once, on the first sample where the job looks stuck. */
+  warning?: string;
+}
+
+/** How many samples without a new low in `remaining` count as "stopped shrinking". */
+export const DEFAULT_STALL_SAMPLES = 5;
+
+/**
+ * The job as the CLI sees it. Pure: fed samples, returns what to show.
+ *
+ * The percentage is processed / (processed + remaining), kept monotonic. virsh computes
+ * 100 − remaining/total, which drops back at every pre-copy pass (90 % → 66 %, see NOTES.md)
+ * because each pass re-sends the pages dirtied meanwhile; a bar going backwards reads as
+ * "broken", so Ferry holds the highest value reached instead.
+ */
+export class ProgressModel {
+  #percent = 0;
+  #lowestRemaining = Number.POSITIVE_INFINITY;
+  #stalled = 0;
+  #warned = false;
+  #last: ProgressSnapshot | undefined;
+
+  constructor(readonly stallSamples = DEFAULT_STALL_SAMPLES) {}
+
+  /** Folds in one `job.progress` sample. */
+  update(stats: JobStats): ProgressUpdate {
+    const processed = stats.dataProcessed ?? 0;
+    const remaining = stats.dataRemaining ?? 0;
+    const throughput = stats.memoryBandwidth ?? 0;
+    const dirtyRate = stats.dirtyRate ?? 0;
+    const sum = processed + remaining;
+    let raw = sum > 0 ? Math.floor((processed * 100) / sum) : 0;
+    // Like virsh: 100 % only when nothing remains.
+    if (remaining > 0) raw = Math.min(raw, 99);
+    this.#percent = Math.max(this.#percent, raw);
+
+    let warning: string | undefined;
+    if (stats.dataRemaining !== undefined && stats.postcopy !== true) {
+      // Post-copy always finishes (the destination pulls what is missing), so it never warns.
+      if (remaining < this.#lowestRemaining) {
+        this.#lowestRemaining = remaining;
+        this.#stalled = 0;
+      } else {
+        this.#stalled++;
+      }
+      if (
+        !this.#warned &&
+        this.#stalled >= this.stallSamples &&
+        throughput > 0 &&
+        dirtyRate >= throughput
+      ) {
+        this.#warned = true;
+        warning = `warning: not converging: dirty rate ${mib(dirtyRate)} MiB/s \u2265 throughput ${mib(throughput)} MiB/s\n`;
+      }
+    }
+    const net = throughput - dirtyRate;
+    this.#last = {
+      percent: this.#percent,
+      processed,
+      remaining,
+      total: stats.dataTotal ?? 0,
+      throughput,
+      dirtyRate,
+      iteration: stats.iteration,
+      etaSeconds: net > 0 ? remaining / net : undefined,
+    };
+    return warning === undefined ? { snapshot: this.#last } : { snapshot: this.#last, warning };
+  }
+
+  /** The job ended successfully: everything is across. */
+  complete(): ProgressSnapshot {
+    this.#percent = 100;
+    const last = this.#last ?? emptySnapshot();
+    this.#last = { ...last, percent: 100, remaining: 0, etaSeconds: 0 };
+    return this.#last;
+  }
+}
+
+function emptySnapshot(): ProgressSnapshot {
+  return {
+    percent: 0,
+    processed: 0,
+    remaining: 0,
+    total: 0,
+    throughput: 0,
+    dirtyRate: 0,
+    iteration: undefined,
+    etaSeconds: undefined,
+  };
+}
+
+function mib(bytes: number): string {
+  return (bytes / MiB).toFixed(1);
+}
+
+/** `42s`, `3m05s`, `1h02m`; `--` when unknown. */
+export function formatEta(seconds: number | undefined): string {
+  if (seconds === undefined || !Number.isFinite(seconds)) return '--';
+  const s = Math.ceil(seconds);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+/** virsh's progress text (`virshPrintJobProgress`: `\r%s: [%3d %%]`), written without a newline. */
+export function virshProgressText(percent: number): string {
+  return `\rMigration: [${String(percent).padStart(3)} %]`;
+}
+
+/** The custom tokens of the terminal bar for a snapshot. */
+export function barPayload(s: ProgressSnapshot): Record<string, string> {
+  return {
+    done: mib(s.processed),
+    size: mib(s.total),
+    rate: mib(s.throughput),
+    dirty: mib(s.dirtyRate),
+    iter: s.iteration === undefined ? '-' : String(s.iteration),
+    etaText: formatEta(s.etaSeconds),
+  };
+}
+
+/** Shows a running migration; every method is safe to call in any state. */
+export interface ProgressView {
+  /** One `job.progress` sample. */
+  sample(stats: JobStats): void;
+  /** Stops drawing so that a prompt or message can use the line. */
+  pause(): void;
+  /** Draws again after pause(). */
+  resume(): void;
+  /** Writes a whole line (e.g. a warning) without tearing the progress display. */
+  message(text: string): void;
+  /** The job ended: on success shows 100 %; on failure leaves the last state for the error. */
+  finish(ok: boolean): void;
+}
+
+/** For `ferry migrate` without --verbose: shows nothing, as virsh does. */
+export const SILENT_VIEW: ProgressView = {
+  sample: () => undefined,
+  pause: () => undefined,
+  resume: () => undefined,
+  message: () => undefined,
+  finish: () => undefined,
+};
+
+/**
+ * virsh's non-terminal form on stderr: `\rMigration: [ NN %]` per change, `\rMigration: [100 %]`
+ * at the end. Like virsh it writes no newline: its caller's blank line on stdout (or an
+ * `error:` line on stderr) ends it, which gives virsh's bytes when both streams are captured.
+ */
+export function plainView(
+  write: (text: string) => void,
+  model = new ProgressModel(),
+): ProgressView {
+  let shown: number | undefined;
+  let lineOpen = false;
+  const breakLine = (): void => {
+    if (lineOpen) write('\n');
+    lineOpen = false;
+  };
+  const message = (text: string): void => {
+    breakLine();
+    write(text);
+    shown = undefined;
+  };
+  return {
+    sample(stats) {
+      const { snapshot, warning } = model.update(stats);
+      if (warning !== undefined) message(warning);
+      // virsh prints nothing until the job knows its size (`jobinfo.dataTotal > 0`).
+      if ((stats.dataTotal ?? 0) > 0 && snapshot.percent !== shown) {
+        write(virshProgressText(snapshot.percent));
+        shown = snapshot.percent;
+        lineOpen = true;
+      }
+    },
+    pause: breakLine,
+    resume: () => undefined,
+    message,
+    finish(ok) {
+      if (!ok) return;
+      model.complete();
+      write(virshProgressText(100));
+      lineOpen = true;
+    },
+  };
+}
+
+/** A cli-progress bar redrawn in place on a terminal `stream` (stderr). */
+export function barView(stream: NodeJS.WriteStream, model = new ProgressModel()): ProgressView {
+  const bar = new cliProgress.SingleBar({
+    stream,
+    // Our own ETA token: cli-progress fills `{eta}` itself, from the bar's value over time.
+    format:
+      'Migration [{bar}] {percentage}% | {done}/{size} MiB | {rate} MiB/s | dirty {dirty} MiB/s | iter {iter} | ETA {etaText}',
+    barCompleteChar: '\u2588',
+    barIncompleteChar: '\u2591',
+    barsize: 25,
+    hideCursor: false,
+    // The migrate command handles Ctrl-C itself (it may ask, then keep going).
+    gracefulExit: false,
+    linewrap: null,
+  });
+  let last: ProgressSnapshot | undefined;
+  let paused = false;
+  let done = false;
+  const draw = (s: ProgressSnapshot): void => {
+    if (bar.isActive) bar.update(s.percent, barPayload(s));
+    else bar.start(100, s.percent, barPayload(s));
+  };
+  const stop = (): void => {
+    // stop() renders once more and moves to a new line, so the last state stays visible.
+    if (bar.isActive) bar.stop();
+  };
+  const message = (text: string): void => {
+    stop();
+    stream.write(text);
+    if (last !== undefined && !paused && !done) draw(last);
+  };
+  return {
+    sample(stats) {
+      if (done) return;
+      const { snapshot, warning } = model.update(stats);
+      if ((stats.dataTotal ?? 0) > 0) last = snapshot;
+      if (warning !== undefined) message(warning);
+      if (last !== undefined && !paused) draw(last);
+    },
+    pause() {
+      paused = true;
+      stop();
+    },
+    resume() {
+      paused = false;
+      if (last !== undefined && !done) draw(last);
+    },
+    message,
+    finish(ok) {
+      done = true;
+      if (ok) draw((last = model.complete()));
+      stop();
+    },
+  };
+}
