@@ -77,7 +77,7 @@ async function bareRun(dir: string, run: number, append: string): Promise<Sample
     downtime?: number;
     'total-time'?: number;
     ram?: { transferred: number };
-  } = {};
+  };
   for (;;) {
     info = await srcQmp.execute('query-migrate');
     if (info.status === 'completed') break;

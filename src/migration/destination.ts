@@ -27,7 +27,9 @@ interface IncomingJob {
   id: string;
   rec: DomainRecord;
   port: number;
+  /** Set once the guest runs here; from then on it is never thrown away. */
   finished: boolean;
+  resumed: boolean;
 }
 
 export interface DestinationOptions {
@@ -80,7 +82,7 @@ export class IncomingMigrations {
       const port = await allocatePort(listen, this.#opts.portRange ?? DEFAULT_PORT_RANGE, taken);
       const host = listen.includes(':') ? `[${listen}]` : listen;
       await qmp.execute('migrate-incoming', { uri: `tcp:${host}:${port}` });
-      const job: IncomingJob = { id: jobId, rec, port, finished: false };
+      const job: IncomingJob = { id: jobId, rec, port, finished: false, resumed: false };
       this.#jobs.set(jobId, job);
       domains.acquireJob(rec, {
         id: jobId,
@@ -116,6 +118,7 @@ export class IncomingMigrations {
     success: boolean;
     suspend: boolean;
     persistent: boolean;
+    postcopy: boolean;
     stats?: JobStats | undefined;
   }): Promise<{ name: string; state: string }> {
     const job = this.#jobs.get(p.jobId);
@@ -123,24 +126,35 @@ export class IncomingMigrations {
       // Offline jobs leave no state behind: their prepare already defined the domain.
       return { name: '', state: 'shut off' };
     }
-    job.finished = true;
-    this.#jobs.delete(job.id);
     const { rec } = job;
     if (!p.success) {
       await this.#discard(job);
       return { name: rec.def.name, state: 'shut off' };
     }
     try {
-      await this.#waitCompleted(job);
-      await this.#opts.domains.finishIncoming(rec, !p.suspend, p.persistent);
+      if (!job.resumed) {
+        // In post-copy the guest must run here before its memory has all arrived: it pulls
+        // the missing pages from the source on demand.
+        await this.#waitFor(job, p.postcopy ? ['postcopy-active', 'completed'] : ['completed']);
+        job.finished = true;
+        await this.#opts.domains.finishIncoming(rec, !p.suspend, p.persistent);
+        job.resumed = true;
+      }
+      // After a post-copy switch the source calls again once the stream has completed; the
+      // job (and its lock on the domain) lasts until then.
+      if (p.postcopy) return { name: rec.def.name, state: rec.state };
+      await this.#waitFor(job, ['completed']);
     } catch (err) {
-      await this.#discard(job);
+      if (!job.resumed) await this.#discard(job);
       throw new FerryError(
         'OPERATION_FAILED',
         `Destination could not take over the guest: ${messageOf(err)}`,
-        { cause: err },
+        {
+          cause: err,
+        },
       );
     }
+    this.#jobs.delete(job.id);
     this.#opts.domains.releaseJob(rec, {
       ...(p.stats ?? { type: 'Completed', status: 'completed' }),
       operation: 'Incoming migration',
@@ -148,13 +162,13 @@ export class IncomingMigrations {
     return { name: rec.def.name, state: rec.state };
   }
 
-  async #waitCompleted(job: IncomingJob): Promise<void> {
+  async #waitFor(job: IncomingJob, states: readonly string[]): Promise<void> {
     const qmp = job.rec.proc?.qmp;
     if (qmp === undefined) throw new FerryError('OPERATION_FAILED', 'Destination QEMU exited');
     const deadline = Date.now() + 30_000;
     for (;;) {
       const info = await qmp.execute<MigrationInfo>('query-migrate');
-      if (info.status === 'completed') return;
+      if (info.status !== undefined && states.includes(info.status)) return;
       if (info.status === 'failed' || info.status === 'cancelled') {
         throw new FerryError(
           'OPERATION_FAILED',

@@ -61,13 +61,18 @@ test('capabilitiesFor() and parametersFor() follow the flag table', () => {
     autoConverge: true,
     autoConvergeInitial: 30,
   });
+  const on = (side: 'source' | 'destination'): string[] =>
+    capabilitiesFor(f, side)
+      .filter((c) => c.state)
+      .map((c) => c.capability);
+  assert.deepEqual(on('source'), ['events', 'multifd', 'auto-converge']);
+  assert.deepEqual(on('destination'), ['events', 'multifd']);
+  // The others are switched off explicitly, never left as an earlier job set them.
   assert.deepEqual(
-    capabilitiesFor(f, 'source').map((c) => c.capability),
-    ['events', 'multifd', 'auto-converge'],
-  );
-  assert.deepEqual(
-    capabilitiesFor(f, 'destination').map((c) => c.capability),
-    ['events', 'multifd'],
+    capabilitiesFor(f, 'source')
+      .filter((c) => !c.state)
+      .map((c) => c.capability),
+    ['postcopy-ram'],
   );
   const tuning = { downtimeMs: 300, bandwidthMiBs: UNLIMITED_BANDWIDTH_MIBS };
   assert.deepEqual(parametersFor(f, 'destination', tuning), { 'multifd-channels': 4 });

@@ -93,13 +93,15 @@ const CAPABILITY_TABLE: readonly {
   { capability: 'auto-converge', when: (f) => f.autoConverge, both: false },
 ];
 
+/**
+ * Every capability of the table, each set on or off: a QEMU that received a guest keeps the
+ * capabilities of that incoming job, and a stale `postcopy-ram` would break its next outgoing one.
+ */
 export function capabilitiesFor(f: MigrateFlags, side: 'source' | 'destination'): Capability[] {
-  return CAPABILITY_TABLE.filter((row) => (side === 'source' || row.both) && row.when(f)).map(
-    (row) => ({
-      capability: row.capability,
-      state: true,
-    }),
-  );
+  return CAPABILITY_TABLE.filter((row) => side === 'source' || row.both).map((row) => ({
+    capability: row.capability,
+    state: row.when(f),
+  }));
 }
 
 /** QEMU migration parameters for the flags (the destination needs only multifd-channels). */

@@ -161,15 +161,22 @@ async function live(
     if (uri === undefined) throw new MigrationError('prepare', 'Destination gave no migration URI');
     log.info({ domain: def.name, uri, job: jobId }, 'migration started');
     await qmp.execute('migrate', { uri });
-    const stats = await watch(qmp, flags, control, rec, domains, onProgress);
-    switchedOver = true;
-    await peer.call('migration.finish', {
-      jobId: destJob,
-      success: true,
-      suspend: flags.suspend,
-      persistent: flags.persistent,
-      stats,
+    const finish = (postcopy: boolean, stats?: JobStats): Promise<unknown> =>
+      peer.call('migration.finish', {
+        jobId: prepared.jobId,
+        success: true,
+        suspend: flags.suspend,
+        persistent: flags.persistent,
+        postcopy,
+        ...(stats === undefined ? {} : { stats }),
+      });
+    const stats = await watch(qmp, flags, control, rec, domains, onProgress, async () => {
+      // From here on the destination runs the guest: there is no way back to the source.
+      switchedOver = true;
+      await finish(true);
     });
+    switchedOver = true;
+    await finish(false, stats);
     await domains.stopMigrated(rec, flags.undefineSource);
     domains.releaseJob(rec, stats);
     log.info(
@@ -215,8 +222,10 @@ async function watch(
   rec: DomainRecord,
   domains: DomainManager,
   onProgress: (stats: JobStats) => void,
+  onPostcopy: () => Promise<void>,
 ): Promise<JobStats> {
   const started = Date.now();
+  let postcopyStarted = false;
   let lastProgress = 0;
   let timeoutApplied = false;
   for (;;) {
@@ -231,6 +240,10 @@ async function watch(
         'perform',
         `migration ${info.status}${info['error-desc'] === undefined ? '' : `: ${info['error-desc']}`}`,
       );
+    }
+    if (info.status === 'postcopy-active' && !postcopyStarted) {
+      postcopyStarted = true;
+      await onPostcopy();
     }
     const now = Date.now();
     if (now - lastProgress >= PROGRESS_MS) {

@@ -85,6 +85,8 @@ export const FinishParams = z.strictObject({
   success: z.boolean(),
   suspend: z.boolean(),
   persistent: z.boolean(),
+  /** The stream switched to post-copy: run the guest now; its pages keep arriving. */
+  postcopy: z.boolean().default(false),
   /** Completed statistics from the source, kept for domjobinfo --completed on the destination. */
   stats: JobStats.optional(),
 });
