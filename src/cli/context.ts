@@ -2,6 +2,7 @@
  * What every command gets: a lazily opened connection and the output streams.
  * @module
  */
+import { Option } from 'commander';
 import type { Connection } from './connection.js';
 
 export interface CommandContext {
@@ -22,4 +23,9 @@ export function domainArg(
   if (name === undefined || name === '')
     throw new Error("command requires the option '--domain <string>'");
   return name;
+}
+
+/** virsh's `--domain` option, the named twin of every command's positional domain. */
+export function domainOption(description = 'domain name, id or uuid'): Option {
+  return new Option('--domain <domain>', description);
 }

@@ -9,8 +9,8 @@ import { FerryError } from '../common/errors.js';
 import type { DomainDef } from '../domain/def.js';
 import { formatDomainXml, parseDomainXml } from '../domain/xml/index.js';
 import type { JobStats } from '../rpc/schema/migration.js';
-import { isActive, type ActiveJob, type DomainRecord } from './domain-record.js';
-import { DomainRegistry, newRecord } from './domain-registry.js';
+import { isActive, newRecord, type ActiveJob, type DomainRecord } from './domain-record.js';
+import { DomainRegistry } from './domain-registry.js';
 
 /** Owns every domain record of the host and emits `event` (DomainEvent) on each change. */
 export class DomainManager extends DomainRegistry {

@@ -66,3 +66,25 @@ export function lookupDomain(records: Iterable<DomainRecord>, ref: string): Doma
     data: { domain: ref },
   });
 }
+
+/** Migration tuning of a domain until changed: QEMU's default maximum downtime, and libvirt's "unlimited" bandwidth. */
+export const DEFAULT_MIGRATION_TUNING = { downtimeMs: 300, bandwidthMiBs: 8796093022207 } as const;
+
+/** A record for a domain that is not running. */
+export function newRecord(def: DomainDef, persistent: boolean): DomainRecord {
+  return {
+    def,
+    persistent,
+    liveDef: undefined,
+    id: null,
+    state: 'shut off',
+    reason: 'unknown',
+    proc: undefined,
+    stopping: undefined,
+    consoleLog: undefined,
+    job: undefined,
+    lastJob: undefined,
+    tuning: { ...DEFAULT_MIGRATION_TUNING },
+    lock: Promise.resolve(),
+  };
+}

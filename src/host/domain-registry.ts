@@ -12,7 +12,7 @@ import { DomainStore } from '../domain/store.js';
 import type { ExitInfo } from '../qemu/index.js';
 import { formatDomainXml, parseDomainXml } from '../domain/xml/index.js';
 import type { DomainEvent, DomainInfo, DomainSummary } from '../rpc/schema/domain.js';
-import { isActive, lookupDomain, type DomainRecord } from './domain-record.js';
+import { isActive, lookupDomain, newRecord, type DomainRecord } from './domain-record.js';
 import { processCpuTimeNs } from './cpu-time.js';
 import { Launcher, type LauncherOptions } from './launcher.js';
 import type { Logger } from './logger.js';
@@ -234,24 +234,6 @@ export abstract class DomainRegistry extends EventEmitter<{ event: [DomainEvent]
     rec.lock = run.catch(() => undefined);
     return run;
   }
-}
-
-export function newRecord(def: DomainDef, persistent: boolean): DomainRecord {
-  return {
-    def,
-    persistent,
-    liveDef: undefined,
-    id: null,
-    state: 'shut off',
-    reason: 'unknown',
-    proc: undefined,
-    stopping: undefined,
-    consoleLog: undefined,
-    job: undefined,
-    lastJob: undefined,
-    tuning: { downtimeMs: 300, bandwidthMiBs: 8796093022207 },
-    lock: Promise.resolve(),
-  };
 }
 
 function summarise(rec: DomainRecord): DomainSummary {

@@ -13,7 +13,7 @@ import { writeFileAtomic, type DomainStore, type RuntimeStatus } from '../domain
 import { formatDomainXml, parseDomainXml } from '../domain/xml/index.js';
 import { buildCommandLine, checkKvmDevice, effectiveSerials, QemuProcess } from '../qemu/index.js';
 import type { StatusInfo } from '../qemu/index.js';
-import type { DomainRecord } from './domain-record.js';
+import { newRecord, type DomainRecord } from './domain-record.js';
 import type { Logger } from './logger.js';
 
 export interface LauncherOptions {
@@ -152,21 +152,7 @@ export class Launcher {
       { domain: status.name, id: status.id, pid: status.pid },
       're-attached to running domain',
     );
-    const rec: DomainRecord = persistent ?? {
-      def: liveDef,
-      persistent: false,
-      liveDef: undefined,
-      id: null,
-      state: 'shut off',
-      reason: 'unknown',
-      proc: undefined,
-      stopping: undefined,
-      consoleLog: undefined,
-      job: undefined,
-      lastJob: undefined,
-      tuning: { downtimeMs: 300, bandwidthMiBs: 8796093022207 },
-      lock: Promise.resolve(),
-    };
+    const rec: DomainRecord = persistent ?? newRecord(liveDef, false);
     Object.assign(rec, {
       id: status.id,
       proc,

@@ -5,12 +5,13 @@
  * @module
  */
 import { FerryError } from '../common/errors.js';
+import { DEFAULT_MIGRATION_TUNING } from '../host/index.js';
 import type { MigrateFlags } from '../rpc/schema/migration.js';
 
 /** libvirt's "unlimited" bandwidth, as `virsh migrate-getspeed` prints it (MiB/s). */
-export const UNLIMITED_BANDWIDTH_MIBS = 8796093022207;
+export const UNLIMITED_BANDWIDTH_MIBS = DEFAULT_MIGRATION_TUNING.bandwidthMiBs;
 /** QEMU's own default maximum downtime. */
-export const DEFAULT_MAX_DOWNTIME_MS = 300;
+export const DEFAULT_MAX_DOWNTIME_MS = DEFAULT_MIGRATION_TUNING.downtimeMs;
 /** The chapter: parallel migration uses 2 connections unless told otherwise. */
 export const DEFAULT_PARALLEL_CONNECTIONS = 2;
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { messageOf } from '../../common/errors.js';
-import { domainArg, type CommandContext } from '../context.js';
+import { domainArg, domainOption, type CommandContext } from '../context.js';
 import { CommandError, withContext } from '../errors.js';
 
 /** Runs the user's editor on a file and waits for it. */
@@ -43,7 +43,7 @@ export function registerEdit(program: Command, ctx: CommandContext): void {
     .command('edit')
     .description('edit XML configuration for a domain')
     .argument('[domain]', 'domain name, id or uuid')
-    .option('--domain <domain>', 'domain name, id or uuid')
+    .addOption(domainOption())
     .action(async (pos: string | undefined, opts: { domain?: string }) => {
       const domain = domainArg(pos, opts);
       const conn = await ctx.connect();

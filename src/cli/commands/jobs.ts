@@ -6,7 +6,7 @@
  */
 import type { Command } from 'commander';
 import { FerryError } from '../../common/errors.js';
-import { domainArg, type CommandContext } from '../context.js';
+import { domainArg, domainOption, type CommandContext } from '../context.js';
 import { CommandError } from '../errors.js';
 import { formatJobInfo } from '../format/jobinfo.js';
 
@@ -70,7 +70,7 @@ export function registerJobs(program: Command, ctx: CommandContext): void {
     .command('domjobinfo')
     .description('domain job information')
     .argument('[domain]', 'domain name, id or uuid')
-    .option('--domain <domain>', 'domain name, id or uuid')
+    .addOption(domainOption())
     .option('--completed', 'return statistics of a recently completed job')
     .option('--anystats', 'print statistics for any kind of job (even failed ones)')
     .action(
@@ -97,7 +97,7 @@ export function registerJobs(program: Command, ctx: CommandContext): void {
       .command(name)
       .description(description)
       .argument('[domain]', 'domain name, id or uuid')
-      .option('--domain <domain>', 'domain name, id or uuid')
+      .addOption(domainOption())
       .action(async (pos: string | undefined, opts: DomainOpts) => {
         const domain = domainArg(pos, opts);
         await withVirshError(async () => (await ctx.connect()).call(method, { domain }));
@@ -109,8 +109,8 @@ export function registerJobs(program: Command, ctx: CommandContext): void {
     .command('migrate-setmaxdowntime')
     .description('set maximum tolerable downtime')
     .argument('[domain]', 'domain name, id or uuid')
+    .addOption(domainOption())
     .argument('[downtime]', 'maximum tolerable downtime (in milliseconds) for migration')
-    .option('--domain <domain>', 'domain name, id or uuid')
     .option('--downtime <number>', 'maximum tolerable downtime (in milliseconds) for migration')
     .action(
       async (
@@ -132,7 +132,7 @@ export function registerJobs(program: Command, ctx: CommandContext): void {
     .command('migrate-getmaxdowntime')
     .description('get maximum tolerable downtime')
     .argument('[domain]', 'domain name, id or uuid')
-    .option('--domain <domain>', 'domain name, id or uuid')
+    .addOption(domainOption())
     .action(async (pos: string | undefined, opts: DomainOpts) => {
       const domain = domainArg(pos, opts);
       const { downtimeMs } = await withVirshError(async () =>
@@ -145,8 +145,8 @@ export function registerJobs(program: Command, ctx: CommandContext): void {
     .command('migrate-setspeed')
     .description('Set the maximum migration bandwidth')
     .argument('[domain]', 'domain name, id or uuid')
+    .addOption(domainOption())
     .argument('[bandwidth]', 'migration bandwidth limit in MiB/s')
-    .option('--domain <domain>', 'domain name, id or uuid')
     .option('--bandwidth <number>', 'migration bandwidth limit in MiB/s')
     .action(
       async (
@@ -167,7 +167,7 @@ export function registerJobs(program: Command, ctx: CommandContext): void {
     .command('migrate-getspeed')
     .description('Get the maximum migration bandwidth')
     .argument('[domain]', 'domain name, id or uuid')
-    .option('--domain <domain>', 'domain name, id or uuid')
+    .addOption(domainOption())
     .action(async (pos: string | undefined, opts: DomainOpts) => {
       const domain = domainArg(pos, opts);
       const { bandwidthMiBs } = await withVirshError(async () =>

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { FerryError } from '../../common/errors.js';
 import { describeErrno } from '../../common/node/errno.js';
-import { domainArg, type CommandContext } from '../context.js';
+import { domainArg, domainOption, type CommandContext } from '../context.js';
 import { withContext } from '../errors.js';
 
 /** Reads an XML file named on the command line, with virsh's wording when it cannot. */
@@ -62,7 +62,7 @@ export function registerLifecycle(program: Command, ctx: CommandContext): void {
     .command('undefine')
     .description('undefine a domain')
     .argument('[domain]', 'domain name, id or uuid')
-    .option('--domain <domain>', 'domain name, id or uuid')
+    .addOption(domainOption())
     .action(async (pos: string | undefined, opts: DomainOpts) => {
       const domain = domainArg(pos, opts);
       const res = await withContext(`Failed to undefine domain '${domain}'`, async () =>
@@ -75,7 +75,7 @@ export function registerLifecycle(program: Command, ctx: CommandContext): void {
     .command('start')
     .description('start a (previously defined) inactive domain')
     .argument('[domain]', 'name of the inactive domain')
-    .option('--domain <domain>', 'name of the inactive domain')
+    .addOption(domainOption('name of the inactive domain'))
     .option('--paused', 'leave the guest paused after start')
     .action(async (pos: string | undefined, opts: DomainOpts & { paused?: boolean }) => {
       const domain = domainArg(pos, opts);
@@ -89,7 +89,7 @@ export function registerLifecycle(program: Command, ctx: CommandContext): void {
     .command('shutdown')
     .description('gracefully shutdown a domain (ACPI power button)')
     .argument('[domain]', 'domain name, id or uuid')
-    .option('--domain <domain>', 'domain name, id or uuid')
+    .addOption(domainOption())
     .option('--wait <seconds>', 'wait until the guest is off, failing after this many seconds')
     .action(async (pos: string | undefined, opts: DomainOpts & { wait?: string }) => {
       const domain = domainArg(pos, opts);
@@ -119,7 +119,7 @@ export function registerLifecycle(program: Command, ctx: CommandContext): void {
       .command(name)
       .description(description)
       .argument('[domain]', 'domain name, id or uuid')
-      .option('--domain <domain>', 'domain name, id or uuid')
+      .addOption(domainOption())
       .action(async (pos: string | undefined, opts: DomainOpts) => {
         const domain = domainArg(pos, opts);
         const res = await withContext(`Failed to ${verb} domain '${domain}'`, async () =>

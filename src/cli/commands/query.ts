@@ -3,7 +3,7 @@
  * @module
  */
 import type { Command } from 'commander';
-import { domainArg, type CommandContext } from '../context.js';
+import { domainArg, domainOption, type CommandContext } from '../context.js';
 import { withContext } from '../errors.js';
 import { formatKeyValues, formatTable } from '../format/table.js';
 
@@ -47,7 +47,7 @@ export function registerQueries(program: Command, ctx: CommandContext): void {
     .command('dominfo')
     .description('domain information')
     .argument('[domain]', 'domain name, id or uuid')
-    .option('--domain <domain>', 'domain name, id or uuid')
+    .addOption(domainOption())
     .action(async (pos: string | undefined, opts: { domain?: string }) => {
       const domain = domainArg(pos, opts);
       const info = await withContext(`Failed to get information of domain '${domain}'`, async () =>
@@ -78,7 +78,7 @@ export function registerQueries(program: Command, ctx: CommandContext): void {
     .command('domstate')
     .description('domain state')
     .argument('[domain]', 'domain name, id or uuid')
-    .option('--domain <domain>', 'domain name, id or uuid')
+    .addOption(domainOption())
     .option('--reason', 'also print reason for the state')
     .action(async (pos: string | undefined, opts: { domain?: string; reason?: boolean }) => {
       const domain = domainArg(pos, opts);
@@ -92,7 +92,7 @@ export function registerQueries(program: Command, ctx: CommandContext): void {
     .command('dumpxml')
     .description('domain information in XML')
     .argument('[domain]', 'domain name, id or uuid')
-    .option('--domain <domain>', 'domain name, id or uuid')
+    .addOption(domainOption())
     .option('--inactive', 'show inactive defined XML')
     .action(async (pos: string | undefined, opts: { domain?: string; inactive?: boolean }) => {
       const domain = domainArg(pos, opts);
