@@ -11,7 +11,7 @@ import { parseDomainXml } from '../domain/xml/index.js';
 import type { DomainManager, DomainRecord, Logger } from '../host/index.js';
 import type { JobStats } from '../rpc/schema/migration.js';
 import { allocatePort, DEFAULT_PORT_RANGE } from './ports.js';
-import { jobStatsFrom, type MigrationInfo } from './stats.js';
+import { jobStatsFrom, nextMigrationEvent, type MigrationInfo } from './stats.js';
 
 export interface PrepareRequest {
   xml: string;
@@ -167,6 +167,8 @@ export class IncomingMigrations {
     if (qmp === undefined) throw new FerryError('OPERATION_FAILED', 'Destination QEMU exited');
     const deadline = Date.now() + 30_000;
     for (;;) {
+      // Armed before the query, so a status change between the two is not missed.
+      const wake = nextMigrationEvent(qmp);
       const info = await qmp.execute<MigrationInfo>('query-migrate');
       if (info.status !== undefined && states.includes(info.status)) return;
       if (info.status === 'failed' || info.status === 'cancelled') {
@@ -180,7 +182,7 @@ export class IncomingMigrations {
           'OPERATION_TIMEOUT',
           `incoming migration still '${info.status ?? '?'}' after the source finished`,
         );
-      await new Promise((r) => setTimeout(r, 20));
+      await wake;
     }
   }
 

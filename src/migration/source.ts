@@ -20,7 +20,7 @@ import type { QmpClient } from '../qmp/index.js';
 import type { JobStats, MigrateFlags } from '../rpc/schema/migration.js';
 import { capabilitiesFor, checkFlags, parametersFor } from './flags.js';
 import { connectPeer, type PeerClient } from './peer.js';
-import { jobStatsFrom, type MigrationInfo } from './stats.js';
+import { jobStatsFrom, nextMigrationEvent, type MigrationInfo } from './stats.js';
 
 export interface SourceOptions {
   domains: DomainManager;
@@ -28,7 +28,6 @@ export interface SourceOptions {
   log: Logger;
 }
 
-const POLL_MS = 50;
 const PROGRESS_MS = 250;
 
 /** A migration that did not complete, with the phase it failed in. */
@@ -229,6 +228,8 @@ async function watch(
   let lastProgress = 0;
   let timeoutApplied = false;
   for (;;) {
+    // Armed before the query, so a status change between the two is not missed.
+    const wake = nextMigrationEvent(qmp);
     const info = await qmp.execute<MigrationInfo>('query-migrate');
     const stats = jobStatsFrom(info, 'Outgoing migration');
     if (info.status === 'completed') {
@@ -264,7 +265,7 @@ async function watch(
       control.postcopyRequested = true;
       await qmp.execute('migrate-start-postcopy');
     }
-    await new Promise((r) => setTimeout(r, POLL_MS));
+    await wake;
   }
 }
 

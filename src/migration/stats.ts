@@ -3,6 +3,7 @@
  * qemuMonitorJSONGetMigrationStatsReply, in small): a pure function, unit-tested on replies.
  * @module
  */
+import type { QmpClient } from '../qmp/index.js';
 import type { JobStats } from '../rpc/schema/migration.js';
 
 /** The parts of query-migrate's MigrationInfo that Ferry reads. */
@@ -68,4 +69,18 @@ export function jobStatsFrom(
     stats.normalData = ram['normal-bytes'];
   }
   return stats;
+}
+
+/** How often a job is looked at when QEMU reports nothing: progress, timeouts, policy. */
+export const TICK_MS = 100;
+
+/**
+ * Resolves on QEMU's next MIGRATION event (a status change, e.g. to 'completed') or after
+ * TICK_MS, whichever comes first: the job reacts to the end at once instead of a poll later.
+ */
+export function nextMigrationEvent(qmp: QmpClient): Promise<void> {
+  return qmp.waitForEvent('MIGRATION', { timeoutMs: TICK_MS }).then(
+    () => undefined,
+    () => undefined,
+  );
 }
