@@ -2,7 +2,7 @@
  * What every command gets: a lazily opened connection and the output streams.
  * @module
  */
-import { Option } from 'commander';
+import { Option, type Command } from 'commander';
 import type { Connection } from './connection.js';
 
 export interface CommandContext {
@@ -25,7 +25,35 @@ export function domainArg(
   return name;
 }
 
-/** virsh's `--domain` option, the named twin of every command's positional domain. */
-export function domainOption(description = 'domain name, id or uuid'): Option {
-  return new Option('--domain <domain>', description);
+/**
+ * A command on one domain: the domain as first positional argument or as `--domain`, virsh's
+ * two spellings. Further arguments may follow.
+ */
+export function domainCommand(
+  program: Command,
+  name: string,
+  description: string,
+  argDescription = 'domain name, id or uuid',
+): Command {
+  return program
+    .command(name)
+    .description(description)
+    .argument('[domain]', argDescription)
+    .addOption(new Option('--domain <domain>', argDescription));
+}
+
+/** A whole number in `min`…`max` given to option `<name>`, with virsh's complaint when it is not one. */
+export function parseWholeNumber(
+  text: string,
+  name: string,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < min || n > max) {
+    throw new Error(
+      `Numeric value '${text}' for <${name.replace(/^--/, '')}> option is malformed or out of range`,
+    );
+  }
+  return n;
 }

@@ -15,6 +15,30 @@ export class CommandError extends Error {
   }
 }
 
+/**
+ * The error to show for `err`: when the domain lookup itself failed, virsh says only
+ * "failed to get domain 'x'"; anything else is shown as it is.
+ */
+export function domainLookupError(err: unknown): unknown {
+  if (
+    err instanceof FerryError &&
+    err.code === 'NO_DOMAIN' &&
+    typeof err.data?.['domain'] === 'string'
+  ) {
+    return new CommandError(`failed to get domain '${err.data['domain']}'`, undefined);
+  }
+  return err;
+}
+
+/** Runs one step, failing with the daemon's message alone (virsh's form for job commands). */
+export async function withDomainLookup<T>(step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (err) {
+    throw domainLookupError(err);
+  }
+}
+
 /** Wraps a failing step so the user sees what was being done, then why it failed. */
 export async function withContext<T>(context: string, step: () => Promise<T>): Promise<T> {
   try {
@@ -22,15 +46,8 @@ export async function withContext<T>(context: string, step: () => Promise<T>): P
   } catch (err) {
     // Already explained (e.g. the connection failed): keep that explanation.
     if (err instanceof CommandError) throw err;
-    if (
-      err instanceof FerryError &&
-      err.code === 'NO_DOMAIN' &&
-      typeof err.data?.['domain'] === 'string'
-    ) {
-      // virsh says only this when the lookup itself fails.
-      throw new CommandError(`failed to get domain '${err.data['domain']}'`, undefined);
-    }
-    throw new CommandError(context, err);
+    const shown = domainLookupError(err);
+    throw shown === err ? new CommandError(context, err) : shown;
   }
 }
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { messageOf } from '../../common/errors.js';
-import { domainArg, domainOption, type CommandContext } from '../context.js';
+import { domainArg, domainCommand, type CommandContext } from '../context.js';
 import { CommandError, withContext } from '../errors.js';
 
 /** Runs the user's editor on a file and waits for it. */
@@ -39,12 +39,8 @@ async function askRetry(): Promise<boolean> {
 }
 
 export function registerEdit(program: Command, ctx: CommandContext): void {
-  program
-    .command('edit')
-    .description('edit XML configuration for a domain')
-    .argument('[domain]', 'domain name, id or uuid')
-    .addOption(domainOption())
-    .action(async (pos: string | undefined, opts: { domain?: string }) => {
+  domainCommand(program, 'edit', 'edit XML configuration for a domain').action(
+    async (pos: string | undefined, opts: { domain?: string }) => {
       const domain = domainArg(pos, opts);
       const conn = await ctx.connect();
       const { xml } = await withContext(`Failed to get XML of domain '${domain}'`, () =>
@@ -73,5 +69,6 @@ export function registerEdit(program: Command, ctx: CommandContext): void {
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
-    });
+    },
+  );
 }

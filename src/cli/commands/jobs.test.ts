@@ -6,7 +6,8 @@ import { parseConnectionUri } from '../../common/uri.js';
 import type { Connection } from '../connection.js';
 import type { CommandContext } from '../context.js';
 import { renderError } from '../errors.js';
-import { parseUnsigned, registerJobs } from './jobs.js';
+import { parseWholeNumber } from '../context.js';
+import { registerJobs } from './jobs.js';
 
 /** Runs `ferry ARGV` against a fake ferryd answering from `replies`; returns what it did. */
 async function ferry(argv: string[], replies: Record<string, unknown> = {}) {
@@ -142,9 +143,9 @@ test("the job commands fail with ferryd's message alone, as virsh does", async (
   assert.equal(renderError(m.error), "error: failed to get domain 'nope'\n");
 });
 
-test('parseUnsigned() accepts 0 and whole numbers only', () => {
-  assert.equal(parseUnsigned('0', 'bandwidth'), 0);
-  assert.equal(parseUnsigned('8796093022207', 'bandwidth'), 8796093022207);
-  assert.throws(() => parseUnsigned('1.5', 'bandwidth'), /malformed or out of range/);
-  assert.throws(() => parseUnsigned('99999999999999999999', 'bandwidth'), /out of range/);
+test('parseWholeNumber() accepts 0 and whole numbers only', () => {
+  assert.equal(parseWholeNumber('0', 'bandwidth', 0), 0);
+  assert.equal(parseWholeNumber('8796093022207', 'bandwidth', 0), 8796093022207);
+  assert.throws(() => parseWholeNumber('1.5', 'bandwidth', 0), /malformed or out of range/);
+  assert.throws(() => parseWholeNumber('99999999999999999999', 'bandwidth', 0), /out of range/);
 });

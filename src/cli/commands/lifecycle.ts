@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { FerryError } from '../../common/errors.js';
 import { describeErrno } from '../../common/node/errno.js';
-import { domainArg, domainOption, type CommandContext } from '../context.js';
+import { domainArg, domainCommand, parseWholeNumber, type CommandContext } from '../context.js';
 import { withContext } from '../errors.js';
 
 /** Reads an XML file named on the command line, with virsh's wording when it cannot. */
@@ -58,24 +58,22 @@ export function registerLifecycle(program: Command, ctx: CommandContext): void {
       ctx.out(`Domain '${res.name}' created from ${file}\n\n`);
     });
 
-  program
-    .command('undefine')
-    .description('undefine a domain')
-    .argument('[domain]', 'domain name, id or uuid')
-    .addOption(domainOption())
-    .action(async (pos: string | undefined, opts: DomainOpts) => {
+  domainCommand(program, 'undefine', 'undefine a domain').action(
+    async (pos: string | undefined, opts: DomainOpts) => {
       const domain = domainArg(pos, opts);
       const res = await withContext(`Failed to undefine domain '${domain}'`, async () =>
         (await ctx.connect()).call('domain.undefine', { domain }),
       );
       ctx.out(`Domain '${res.name}' has been undefined\n\n`);
-    });
+    },
+  );
 
-  program
-    .command('start')
-    .description('start a (previously defined) inactive domain')
-    .argument('[domain]', 'name of the inactive domain')
-    .addOption(domainOption('name of the inactive domain'))
+  domainCommand(
+    program,
+    'start',
+    'start a (previously defined) inactive domain',
+    'name of the inactive domain',
+  )
     .option('--paused', 'leave the guest paused after start')
     .action(async (pos: string | undefined, opts: DomainOpts & { paused?: boolean }) => {
       const domain = domainArg(pos, opts);
@@ -85,16 +83,12 @@ export function registerLifecycle(program: Command, ctx: CommandContext): void {
       ctx.out(`Domain '${res.name}' started\n\n`);
     });
 
-  program
-    .command('shutdown')
-    .description('gracefully shutdown a domain (ACPI power button)')
-    .argument('[domain]', 'domain name, id or uuid')
-    .addOption(domainOption())
+  domainCommand(program, 'shutdown', 'gracefully shutdown a domain (ACPI power button)')
     .option('--wait <seconds>', 'wait until the guest is off, failing after this many seconds')
     .action(async (pos: string | undefined, opts: DomainOpts & { wait?: string }) => {
       const domain = domainArg(pos, opts);
       const waitSeconds =
-        opts.wait === undefined ? undefined : parsePositiveInt(opts.wait, '--wait');
+        opts.wait === undefined ? undefined : parseWholeNumber(opts.wait, 'wait', 1);
       const res = await withContext(`Failed to shutdown domain '${domain}'`, async () =>
         (await ctx.connect()).call(
           'domain.shutdown',
@@ -115,27 +109,14 @@ export function registerLifecycle(program: Command, ctx: CommandContext): void {
     ['reboot', 'reboot a domain', 'domain.reboot', 'reboot', 'is being rebooted'],
   ] as const;
   for (const [name, description, method, verb, done] of simple) {
-    program
-      .command(name)
-      .description(description)
-      .argument('[domain]', 'domain name, id or uuid')
-      .addOption(domainOption())
-      .action(async (pos: string | undefined, opts: DomainOpts) => {
+    domainCommand(program, name, description).action(
+      async (pos: string | undefined, opts: DomainOpts) => {
         const domain = domainArg(pos, opts);
         const res = await withContext(`Failed to ${verb} domain '${domain}'`, async () =>
           (await ctx.connect()).call(method, { domain }),
         );
         ctx.out(`Domain '${res.name}' ${done}\n\n`);
-      });
-  }
-}
-
-/** Parses a whole positive number given to a flag, naming the flag when it is not one. */
-export function parsePositiveInt(text: string, flag: string): number {
-  if (!/^\d+$/.test(text) || Number(text) < 1) {
-    throw new Error(
-      `Numeric value '${text}' for <${flag.replace(/^--/, '')}> option is malformed or out of range`,
+      },
     );
   }
-  return Number(text);
 }

@@ -9,10 +9,9 @@ import { isatty } from 'node:tty';
 import { Command } from 'commander';
 import { messageOf } from '../../common/errors.js';
 import type { MigrateFlags } from '../../rpc/schema/migration.js';
-import { domainArg, type CommandContext } from '../context.js';
+import { domainArg, parseWholeNumber, type CommandContext } from '../context.js';
+import { domainLookupError } from '../errors.js';
 import { barView, plainView, SILENT_VIEW, type ProgressView } from '../progress.js';
-import { parsePositiveInt } from './lifecycle.js';
-import { virshError } from './jobs.js';
 
 /** What `ferry migrate …` asks for. */
 export interface MigrateRequest {
@@ -102,13 +101,7 @@ function numberOption(
   max = 2 ** 31 - 1,
 ): number | undefined {
   if (text === undefined) return undefined;
-  const n = parsePositiveInt(text, flag);
-  if (n > max) {
-    throw new Error(
-      `Numeric value '${text}' for <${flag.slice(2)}> option is malformed or out of range`,
-    );
-  }
-  return n;
+  return parseWholeNumber(text, flag, 1, max);
 }
 
 /**
@@ -291,7 +284,7 @@ export async function runMigration(
   stopInterrupts();
   stopProgress();
   view.finish(failure === undefined);
-  if (failure !== undefined) throw virshError(failure.err);
+  if (failure !== undefined) throw domainLookupError(failure.err);
   // virsh prints nothing on success but the blank line that ends every command.
   ctx.out('\n');
 }

@@ -3,7 +3,7 @@
  * @module
  */
 import type { Command } from 'commander';
-import { domainArg, domainOption, type CommandContext } from '../context.js';
+import { domainArg, domainCommand, type CommandContext } from '../context.js';
 import { withContext } from '../errors.js';
 import { formatKeyValues, formatTable } from '../format/table.js';
 
@@ -43,12 +43,8 @@ export function registerQueries(program: Command, ctx: CommandContext): void {
       ctx.out(formatTable(['Id', 'Name', 'State'], rows));
     });
 
-  program
-    .command('dominfo')
-    .description('domain information')
-    .argument('[domain]', 'domain name, id or uuid')
-    .addOption(domainOption())
-    .action(async (pos: string | undefined, opts: { domain?: string }) => {
+  domainCommand(program, 'dominfo', 'domain information').action(
+    async (pos: string | undefined, opts: { domain?: string }) => {
       const domain = domainArg(pos, opts);
       const info = await withContext(`Failed to get information of domain '${domain}'`, async () =>
         (await ctx.connect()).call('domain.info', { domain }),
@@ -72,13 +68,10 @@ export function registerQueries(program: Command, ctx: CommandContext): void {
         ['Security DOI', '0'],
       );
       ctx.out(formatKeyValues(pairs));
-    });
+    },
+  );
 
-  program
-    .command('domstate')
-    .description('domain state')
-    .argument('[domain]', 'domain name, id or uuid')
-    .addOption(domainOption())
+  domainCommand(program, 'domstate', 'domain state')
     .option('--reason', 'also print reason for the state')
     .action(async (pos: string | undefined, opts: { domain?: string; reason?: boolean }) => {
       const domain = domainArg(pos, opts);
@@ -88,11 +81,7 @@ export function registerQueries(program: Command, ctx: CommandContext): void {
       ctx.out(opts.reason === true ? `${info.state} (${info.reason})\n\n` : `${info.state}\n\n`);
     });
 
-  program
-    .command('dumpxml')
-    .description('domain information in XML')
-    .argument('[domain]', 'domain name, id or uuid')
-    .addOption(domainOption())
+  domainCommand(program, 'dumpxml', 'domain information in XML')
     .option('--inactive', 'show inactive defined XML')
     .action(async (pos: string | undefined, opts: { domain?: string; inactive?: boolean }) => {
       const domain = domainArg(pos, opts);
