@@ -107,6 +107,7 @@ export function createHandlers(
         ctx.onClose(cb);
       }),
     'migration.finish': (p) => migration.incoming.finish(p),
+    'migration.status': (p) => migration.incoming.status(p.jobId),
     'job.info': async (p) => {
       const rec = domains.get(p.domain);
       if (p.completed) return rec.lastJob ?? NO_JOB;

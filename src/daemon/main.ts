@@ -11,7 +11,7 @@ import { pino } from 'pino';
 import { messageOf } from '../common/errors.js';
 import { FERRY_VERSION } from '../common/version.js';
 import { DomainManager, loadHostUuid } from '../host/index.js';
-import { IncomingMigrations } from '../migration/index.js';
+import { IncomingMigrations, MigrationJournal, recoverJobs } from '../migration/index.js';
 import { probeQemuVersion } from '../qemu/index.js';
 import { listenUnix, RpcServer } from '../rpc/index.js';
 import { METHODS, type Methods } from '../rpc/methods.js';
@@ -82,10 +82,13 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
     logger: log,
     createState: () => ({ events: false }),
   });
+  const journal = new MigrationJournal(join(config.runDir, 'jobs'));
   const migration = {
-    source: { domains, hostUuid, log },
-    incoming: new IncomingMigrations({ domains, hostUuid, log }),
+    source: { domains, hostUuid, log, journal },
+    incoming: new IncomingMigrations({ domains, hostUuid, log, journal }),
   };
+  // Domains with an interrupted job are reserved now; the decisions may need the peer.
+  const recovered = recoverJobs({ domains, journal, incoming: migration.incoming, log });
   server.implementAll(createHandlers(domains, { hostUuid, qemuVersion }, migration));
   domains.on('event', (ev) => server.broadcast('domain.event', ev, (conn) => conn.state.events));
 
@@ -117,5 +120,6 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
   });
   await listener.close();
   server.close();
+  void recovered;
   domains.detachAll();
 }

@@ -68,6 +68,11 @@ export abstract class DomainRegistry extends EventEmitter<{ event: [DomainEvent]
       .map(summarise);
   }
 
+  /** The record of the domain with this UUID, if this host has one. */
+  find(uuid: string): DomainRecord | undefined {
+    return this.records.get(uuid);
+  }
+
   get(ref: string): DomainRecord {
     return lookupDomain(this.records.values(), ref);
   }

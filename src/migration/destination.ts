@@ -6,10 +6,12 @@
  * @module
  */
 import { randomUUID } from 'node:crypto';
+import { crashPoint } from '../common/crash-point.js';
 import { FerryError, messageOf } from '../common/errors.js';
 import { parseDomainXml } from '../domain/xml/index.js';
 import type { DomainManager, DomainRecord, Logger } from '../host/index.js';
 import type { JobStats } from '../rpc/schema/migration.js';
+import type { DestinationEntry, JobOutcome, MigrationJournal } from './journal.js';
 import { allocatePort, DEFAULT_PORT_RANGE } from './ports.js';
 import { jobStatsFrom, nextMigrationEvent, type MigrationInfo } from './stats.js';
 
@@ -26,6 +28,7 @@ export interface PrepareRequest {
 interface IncomingJob {
   id: string;
   rec: DomainRecord;
+  entry: DestinationEntry;
   port: number;
   /** Set once the guest runs here; from then on it is never thrown away. */
   finished: boolean;
@@ -36,6 +39,7 @@ export interface DestinationOptions {
   domains: DomainManager;
   hostUuid: string;
   log: Logger;
+  journal: MigrationJournal;
   portRange?: readonly [number, number];
 }
 
@@ -68,6 +72,7 @@ export class IncomingMigrations {
       return { jobId };
     }
     const { def } = parseDomainXml(req.xml);
+    const existedBefore = domains.find(def.uuid) !== undefined;
     const rec = await domains.startIncoming(def);
     const proc = rec.proc;
     try {
@@ -82,7 +87,20 @@ export class IncomingMigrations {
       const port = await allocatePort(listen, this.#opts.portRange ?? DEFAULT_PORT_RANGE, taken);
       const host = listen.includes(':') ? `[${listen}]` : listen;
       await qmp.execute('migrate-incoming', { uri: `tcp:${host}:${port}` });
-      const job: IncomingJob = { id: jobId, rec, port, finished: false, resumed: false };
+      const entry: DestinationEntry = {
+        role: 'destination',
+        jobId,
+        domainUuid: def.uuid,
+        domainName: def.name,
+        startedAt: Date.now(),
+        phase: 'prepared',
+        sourceHostUuid: req.sourceHostUuid,
+        existedBefore,
+        persistent: req.persistent,
+        suspend: false,
+      };
+      this.#opts.journal.write(entry);
+      const job: IncomingJob = { id: jobId, rec, entry, port, finished: false, resumed: false };
       this.#jobs.set(jobId, job);
       domains.acquireJob(rec, {
         id: jobId,
@@ -102,8 +120,12 @@ export class IncomingMigrations {
             'source went away before finish; discarding the incoming guest',
           );
           void this.#discard(job);
+        } else if (job.resumed && this.#jobs.has(job.id)) {
+          // Post-copy: the guest runs here; its last pages still arrive from the source QEMU.
+          void this.#completeAlone(job);
         }
       });
+      crashPoint('destination-prepared');
       const advertised = listen === '0.0.0.0' || listen === '::' ? '127.0.0.1' : host;
       return { migrateUri: `tcp:${advertised}:${port}`, jobId };
     } catch (err) {
@@ -137,8 +159,16 @@ export class IncomingMigrations {
         // the missing pages from the source on demand.
         await this.#waitFor(job, p.postcopy ? ['postcopy-active', 'completed'] : ['completed']);
         job.finished = true;
+        Object.assign(job.entry, {
+          phase: 'resuming',
+          persistent: p.persistent,
+          suspend: p.suspend,
+        });
+        this.#opts.journal.write(job.entry);
+        crashPoint('destination-resuming');
         await this.#opts.domains.finishIncoming(rec, !p.suspend, p.persistent);
         job.resumed = true;
+        crashPoint('destination-resumed');
       }
       // After a post-copy switch the source calls again once the stream has completed; the
       // job (and its lock on the domain) lasts until then.
@@ -154,18 +184,124 @@ export class IncomingMigrations {
         },
       );
     }
-    this.#jobs.delete(job.id);
-    this.#opts.domains.releaseJob(rec, {
-      ...(p.stats ?? { type: 'Completed', status: 'completed' }),
-      operation: 'Incoming migration',
-    });
+    this.#complete(job, p.stats);
     return { name: rec.def.name, state: rec.state };
   }
 
-  async #waitFor(job: IncomingJob, states: readonly string[]): Promise<void> {
+  /**
+   * Finishes or rolls back a job a previous ferryd left behind (see journal.ts): before
+   * `resuming` the source never said the guest is ours, so the incoming QEMU is thrown
+   * away; from `resuming` on the source counts on this host to run it, so it runs.
+   */
+  async recover(entry: DestinationEntry): Promise<void> {
+    const { domains, journal, log } = this.#opts;
+    const rec = domains.find(entry.domainUuid);
+    const failed = (why: string): JobStats => ({
+      type: 'Failed',
+      operation: 'Incoming migration',
+      status: 'failed',
+      error: why,
+    });
+    if (entry.phase !== 'resuming' || rec?.proc === undefined) {
+      const why =
+        rec?.proc === undefined && entry.phase === 'resuming'
+          ? 'the incoming QEMU ended while ferryd was down'
+          : 'ferryd restarted before the source handed the guest over; incoming guest discarded';
+      if (rec?.proc !== undefined) await domains.discardIncoming(rec);
+      const stats = failed(why);
+      if (rec !== undefined) rec.lastJob = stats;
+      journal.finish(entry, 'failed', stats);
+      log.warn({ domain: entry.domainName, job: entry.jobId }, `recovered job: ${why}`);
+      return;
+    }
+    const qmp = rec.proc.qmp;
+    const job: IncomingJob = {
+      id: entry.jobId,
+      rec,
+      entry,
+      port: 0,
+      finished: true,
+      resumed: false,
+    };
+    this.#jobs.set(job.id, job);
+    domains.acquireJob(rec, {
+      id: job.id,
+      operation: 'Incoming migration',
+      stats: async () =>
+        jobStatsFrom(await qmp.execute<MigrationInfo>('query-migrate'), 'Incoming migration'),
+      abort: () =>
+        Promise.reject(
+          new FerryError(
+            'OPERATION_INVALID',
+            'Requested operation is not valid: the guest is being handed over; it cannot be cancelled now',
+          ),
+        ),
+      startPostcopy: () =>
+        Promise.reject(
+          new FerryError('OPERATION_INVALID', 'Post-copy is switched on the source host'),
+        ),
+    });
+    try {
+      await this.#waitFor(job, ['postcopy-active', 'completed'], 60_000);
+      await domains.finishIncoming(rec, !entry.suspend, entry.persistent);
+      job.resumed = true;
+      await this.#waitFor(job, ['completed'], Infinity);
+      this.#complete(
+        job,
+        jobStatsFrom(await qmp.execute<MigrationInfo>('query-migrate'), 'Incoming migration'),
+      );
+      log.info(
+        { domain: entry.domainName, job: entry.jobId },
+        'recovered job: guest handed over and running',
+      );
+    } catch (err) {
+      log.error(
+        { domain: entry.domainName, err: messageOf(err) },
+        'recovered job could not finish',
+      );
+      if (!job.resumed) await this.#discard(job);
+    }
+  }
+
+  /** The job's phase and outcome as this host's journal has them (`migration.status`). */
+  status(jobId: string): { phase: DestinationEntry['phase'] | 'unknown'; outcome?: JobOutcome } {
+    const live = [...this.#jobs.values()].find((j) => j.id === jobId);
+    const entry = live?.entry ?? this.#opts.journal.get('destination', jobId);
+    if (entry === undefined || entry.role !== 'destination') return { phase: 'unknown' };
+    return entry.outcome === undefined
+      ? { phase: entry.phase }
+      : { phase: entry.phase, outcome: entry.outcome };
+  }
+
+  #complete(job: IncomingJob, stats: JobStats | undefined): void {
+    if (!this.#jobs.delete(job.id)) return;
+    const final: JobStats = {
+      ...(stats ?? { type: 'Completed', status: 'completed' }),
+      operation: 'Incoming migration',
+    };
+    job.entry = this.#opts.journal.finish(job.entry, 'completed', final);
+    this.#opts.domains.releaseJob(job.rec, final);
+  }
+
+  /** Ends a resumed post-copy job whose source ferryd went away: QEMU finishes the stream. */
+  async #completeAlone(job: IncomingJob): Promise<void> {
+    try {
+      await this.#waitFor(job, ['completed'], Infinity);
+      const qmp = job.rec.proc?.qmp;
+      const info = qmp === undefined ? {} : await qmp.execute<MigrationInfo>('query-migrate');
+      this.#complete(job, jobStatsFrom(info, 'Incoming migration'));
+    } catch (err) {
+      this.#opts.log.error(
+        { domain: job.rec.def.name, err: messageOf(err) },
+        'post-copy stream did not complete after the source went away',
+      );
+    }
+  }
+
+  async #waitFor(job: IncomingJob, states: readonly string[], timeoutMs = 30_000): Promise<void> {
     const qmp = job.rec.proc?.qmp;
     if (qmp === undefined) throw new FerryError('OPERATION_FAILED', 'Destination QEMU exited');
-    const deadline = Date.now() + 30_000;
+    const deadline = Date.now() + timeoutMs;
     for (;;) {
       // Armed before the query, so a status change between the two is not missed.
       const wake = nextMigrationEvent(qmp);
@@ -188,13 +324,12 @@ export class IncomingMigrations {
 
   async #discard(job: IncomingJob): Promise<void> {
     job.finished = true;
-    this.#jobs.delete(job.id);
+    if (!this.#jobs.delete(job.id)) return;
     const { domains } = this.#opts;
-    domains.releaseJob(job.rec, {
-      type: 'Failed',
-      operation: 'Incoming migration',
-      status: 'failed',
-    });
+    const stats: JobStats = { type: 'Failed', operation: 'Incoming migration', status: 'failed' };
+    domains.releaseJob(job.rec, stats);
     await domains.discardIncoming(job.rec);
+    // Journaled after the QEMU is gone, so a crash in between discards again on restart.
+    job.entry = this.#opts.journal.finish(job.entry, 'failed', stats);
   }
 }

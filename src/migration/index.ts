@@ -3,9 +3,12 @@
  * flag rules and QEMU capability table, and query-migrate → domjobinfo statistics.
  * @module
  */
-export { migrateOut, MigrationError } from './source.js';
+export { migrateOut } from './source.js';
+export { MigrationError } from './errors.js';
 export type { SourceOptions } from './source.js';
 export { IncomingMigrations } from './destination.js';
+export { MigrationJournal } from './journal.js';
+export { recoverJobs } from './recovery.js';
 export type { DestinationOptions, PrepareRequest } from './destination.js';
 export {
   checkFlags,

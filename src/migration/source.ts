@@ -12,38 +12,25 @@
  * Before the switch-over any failure leaves the guest running on the source.
  * @module
  */
+import { crashPoint } from '../common/crash-point.js';
 import { FerryError, messageOf } from '../common/errors.js';
 import type { DomainDef } from '../domain/def.js';
 import { formatDomainXml } from '../domain/xml/index.js';
 import type { DomainManager, DomainRecord, Logger } from '../host/index.js';
-import type { QmpClient } from '../qmp/index.js';
 import type { JobStats, MigrateFlags } from '../rpc/schema/migration.js';
 import { capabilitiesFor, checkFlags, parametersFor } from './flags.js';
+import { MigrationError } from './errors.js';
+import type { MigrationJournal, SourceEntry } from './journal.js';
 import { connectPeer, type PeerClient } from './peer.js';
-import { jobStatsFrom, nextMigrationEvent, type MigrationInfo } from './stats.js';
+import { settleAfterSwitchover } from './settle.js';
+import { failedStats, watch, type JobControl } from './source-watch.js';
+import { jobStatsFrom, type MigrationInfo } from './stats.js';
 
 export interface SourceOptions {
   domains: DomainManager;
   hostUuid: string;
   log: Logger;
-}
-
-const PROGRESS_MS = 250;
-
-/** A migration that did not complete, with the phase it failed in. */
-export class MigrationError extends FerryError {
-  override readonly name = 'MigrationError';
-  constructor(
-    readonly phase: 'begin' | 'prepare' | 'perform' | 'finish' | 'confirm',
-    message: string,
-    cause?: unknown,
-  ) {
-    super(
-      phase === 'begin' ? 'INVALID_ARG' : 'OPERATION_FAILED',
-      message,
-      cause === undefined ? {} : { cause },
-    );
-  }
+  journal: MigrationJournal;
 }
 
 /** Migrates `ref` to the ferryd at `destUri`; resolves with the completed job's statistics. */
@@ -69,7 +56,7 @@ export async function migrateOut(
     const base = flags.offline ? rec.def : (rec.liveDef ?? rec.def);
     const def: DomainDef = flags.dname === undefined ? base : { ...base, name: flags.dname };
     if (flags.offline) return await offline(opts, rec, def, peer, flags);
-    return await live(opts, rec, def, peer, flags, onProgress);
+    return await live(opts, rec, def, { peer, uri: destUri }, flags, onProgress);
   } finally {
     peer.close();
   }
@@ -107,23 +94,40 @@ async function live(
   opts: SourceOptions,
   rec: DomainRecord,
   def: DomainDef,
-  peer: PeerClient,
+  dest: { peer: PeerClient; uri: string },
   flags: MigrateFlags,
   onProgress: (stats: JobStats) => void,
 ): Promise<{ name: string; stats: JobStats }> {
-  const { domains, log } = opts;
+  const { domains, log, journal } = opts;
+  const { peer } = dest;
   const proc = rec.proc;
   if (proc === undefined)
     throw new MigrationError('begin', 'Requested operation is not valid: domain is not running');
   const qmp = proc.qmp;
-  const control = { aborted: false, postcopyRequested: false };
+  const control: JobControl = { aborted: false, postcopyRequested: false, peerLost: false };
   const jobId = `out-${Date.now().toString(36)}`;
+  const entry: SourceEntry = {
+    role: 'source',
+    jobId,
+    domainUuid: rec.def.uuid,
+    domainName: rec.def.name,
+    startedAt: Date.now(),
+    phase: 'begin',
+    destUri: dest.uri,
+    flags,
+    wasRunning: rec.state === 'running',
+  };
   domains.acquireJob(rec, {
     id: jobId,
     operation: 'Outgoing migration',
     stats: async () =>
       jobStatsFrom(await qmp.execute<MigrationInfo>('query-migrate'), 'Outgoing migration'),
     abort: async () => {
+      if (entry.phase === 'switching')
+        throw new FerryError(
+          'OPERATION_INVALID',
+          'Requested operation is not valid: the guest already runs on the destination',
+        );
       control.aborted = true;
       await qmp.execute('migrate_cancel');
     },
@@ -137,11 +141,26 @@ async function live(
       await qmp.execute('migrate-start-postcopy');
     },
   });
-  const wasRunning = rec.state === 'running';
-  let destJob: string | undefined;
-  let switchedOver = false;
+  /** Journals a phase before the step it announces (see journal.ts). */
+  const enter = (phase: SourceEntry['phase'], point: string): void => {
+    entry.phase = phase;
+    journal.write(entry);
+    crashPoint(point);
+  };
+  const switchedOver = (): boolean => entry.phase === 'switching';
+  const switchOver = (): void => {
+    // From here on the destination may run the guest: the source never resumes it on its own.
+    if (!switchedOver()) enter('switching', 'source-switching');
+  };
+  // Before the switch-over a lost destination means a failed job: stop the stream now.
+  const stopOnPeerLoss = peer.onClose(() => {
+    if (switchedOver() || control.aborted) return;
+    control.peerLost = true;
+    void qmp.execute('migrate_cancel').catch(() => undefined);
+  });
   try {
-    if (!flags.live && wasRunning) await domains.pauseForMigration(rec);
+    enter('begin', 'source-begin');
+    if (!flags.live && entry.wasRunning) await domains.pauseForMigration(rec);
     await qmp.execute('migrate-set-capabilities', {
       capabilities: capabilitiesFor(flags, 'source'),
     });
@@ -155,11 +174,14 @@ async function live(
       parameters: parametersFor(flags, 'destination', rec.tuning),
       ...(flags.listenAddress === undefined ? {} : { listenAddress: flags.listenAddress }),
     });
-    destJob = prepared.jobId;
+    entry.destJobId = prepared.jobId;
+    enter('prepared', 'source-prepared');
     const uri = flags.migrateUri ?? prepared.migrateUri;
     if (uri === undefined) throw new MigrationError('prepare', 'Destination gave no migration URI');
     log.info({ domain: def.name, uri, job: jobId }, 'migration started');
+    enter('performing', 'source-performing-before');
     await qmp.execute('migrate', { uri });
+    crashPoint('source-performing');
     const finish = (postcopy: boolean, stats?: JobStats): Promise<unknown> =>
       peer.call('migration.finish', {
         jobId: prepared.jobId,
@@ -170,13 +192,14 @@ async function live(
         ...(stats === undefined ? {} : { stats }),
       });
     const stats = await watch(qmp, flags, control, rec, domains, onProgress, async () => {
-      // From here on the destination runs the guest: there is no way back to the source.
-      switchedOver = true;
+      switchOver();
       await finish(true);
     });
-    switchedOver = true;
+    switchOver();
     await finish(false, stats);
+    crashPoint('source-finished');
     await domains.stopMigrated(rec, flags.undefineSource);
+    journal.finish(entry, 'completed', stats);
     domains.releaseJob(rec, stats);
     log.info(
       { domain: def.name, job: jobId, ms: stats.timeElapsedMs, downtime: stats.totalDowntimeMs },
@@ -184,103 +207,77 @@ async function live(
     );
     return { name: def.name, stats };
   } catch (err) {
+    stopOnPeerLoss();
+    if (switchedOver()) return await afterSwitchoverFailure(opts, rec, entry, err);
     const failed = await failedStats(qmp, control.aborted);
-    if (!switchedOver) {
-      if (destJob !== undefined) {
-        await peer
-          .call('migration.finish', {
-            jobId: destJob,
-            success: false,
-            suspend: false,
-            persistent: false,
-          })
-          .catch(() => undefined);
-      }
-      await qmp.execute('migrate_cancel').catch(() => undefined);
-      await domains.resumeAfterFailedMigration(rec, wasRunning).catch((e: unknown) => {
-        log.error({ domain: def.name, err: messageOf(e) }, 'cannot resume the source guest');
-      });
+    if (entry.destJobId !== undefined && !control.peerLost) {
+      await peer
+        .call('migration.finish', {
+          jobId: entry.destJobId,
+          success: false,
+          suspend: false,
+          persistent: false,
+        })
+        .catch(() => undefined);
     }
-    domains.releaseJob(rec, failed);
-    if (control.aborted)
-      throw new FerryError(
-        'OPERATION_FAILED',
-        "operation aborted: job 'migration out' canceled by client",
-        { cause: err },
-      );
-    if (err instanceof FerryError) throw err;
-    throw new MigrationError('perform', `Migration failed: ${messageOf(err)}`, err);
+    await qmp.execute('migrate_cancel').catch(() => undefined);
+    await domains.resumeAfterFailedMigration(rec, entry.wasRunning).catch((e: unknown) => {
+      log.error({ domain: def.name, err: messageOf(e) }, 'cannot resume the source guest');
+    });
+    const error = failureMessage(err, control);
+    const final = { ...failed, error: error.message };
+    journal.finish(entry, control.aborted ? 'cancelled' : 'failed', final);
+    domains.releaseJob(rec, final);
+    throw error;
   }
 }
 
-/** Polls QEMU until the job ends, reporting progress and applying the timeout policy. */
-async function watch(
-  qmp: QmpClient,
-  flags: MigrateFlags,
-  control: { aborted: boolean; postcopyRequested: boolean },
-  rec: DomainRecord,
-  domains: DomainManager,
-  onProgress: (stats: JobStats) => void,
-  onPostcopy: () => Promise<void>,
-): Promise<JobStats> {
-  const started = Date.now();
-  let postcopyStarted = false;
-  let lastProgress = 0;
-  let timeoutApplied = false;
-  for (;;) {
-    // Armed before the query, so a status change between the two is not missed.
-    const wake = nextMigrationEvent(qmp);
-    const info = await qmp.execute<MigrationInfo>('query-migrate');
-    const stats = jobStatsFrom(info, 'Outgoing migration');
-    if (info.status === 'completed') {
-      onProgress(stats);
-      return stats;
-    }
-    if (info.status === 'failed' || info.status === 'cancelled') {
-      throw new MigrationError(
-        'perform',
-        `migration ${info.status}${info['error-desc'] === undefined ? '' : `: ${info['error-desc']}`}`,
-      );
-    }
-    if (info.status === 'postcopy-active' && !postcopyStarted) {
-      postcopyStarted = true;
-      await onPostcopy();
-    }
-    const now = Date.now();
-    if (now - lastProgress >= PROGRESS_MS) {
-      onProgress(stats);
-      lastProgress = now;
-    }
-    if (flags.timeout !== undefined && !timeoutApplied && now - started >= flags.timeout * 1000) {
-      timeoutApplied = true;
-      if (flags.timeoutPostcopy) {
-        control.postcopyRequested = true;
-        await qmp.execute('migrate-start-postcopy');
-      } else if (rec.state === 'running') {
-        // libvirt's default timeout action: suspend the guest so the rest converges.
-        await domains.pauseForMigration(rec);
-      }
-    }
-    if (flags.postcopyAfterPrecopy && !control.postcopyRequested && (stats.iteration ?? 0) >= 2) {
-      control.postcopyRequested = true;
-      await qmp.execute('migrate-start-postcopy');
-    }
-    await wake;
-  }
-}
-
-async function failedStats(qmp: QmpClient, aborted: boolean): Promise<JobStats> {
-  try {
-    const stats = jobStatsFrom(
-      await qmp.execute<MigrationInfo>('query-migrate'),
-      'Outgoing migration',
+/** The error a failed (not switched-over) job reports. */
+function failureMessage(err: unknown, control: JobControl): FerryError {
+  if (control.aborted)
+    return new FerryError(
+      'OPERATION_FAILED',
+      "operation aborted: job 'migration out' canceled by client",
+      { cause: err },
     );
-    return { ...stats, type: aborted ? 'Cancelled' : 'Failed' };
-  } catch {
-    return {
-      type: aborted ? 'Cancelled' : 'Failed',
-      operation: 'Outgoing migration',
-      status: 'failed',
-    };
+  if (control.peerLost)
+    return new MigrationError(
+      'perform',
+      'Migration failed: the connection to the destination ferryd was lost; the guest stays on this host',
+      err,
+    );
+  if (err instanceof FerryError) return err;
+  return new MigrationError('perform', `Migration failed: ${messageOf(err)}`, err);
+}
+
+/**
+ * The destination could not be told (or could not answer) after the switch-over: only it
+ * knows whether the guest runs there, so ask it until it answers, then confirm or roll back.
+ */
+async function afterSwitchoverFailure(
+  opts: SourceOptions,
+  rec: DomainRecord,
+  entry: SourceEntry,
+  err: unknown,
+): Promise<{ name: string; stats: JobStats }> {
+  opts.log.warn(
+    { domain: entry.domainName, err: messageOf(err) },
+    'lost the destination after the switch-over; asking it how the job ended',
+  );
+  const settled = await settleAfterSwitchover(opts, rec, entry);
+  if (settled.outcome === 'completed') {
+    opts.domains.releaseJob(rec, settled.stats);
+    return { name: entry.flags.dname ?? entry.domainName, stats: settled.stats };
   }
+  opts.domains.releaseJob(rec, {
+    type: 'Failed',
+    operation: 'Outgoing migration',
+    status: 'failed',
+    error: settled.why,
+  });
+  throw new MigrationError(
+    'finish',
+    `Migration failed: ${settled.why} (${messageOf(err)}); the guest stays on this host`,
+    err,
+  );
 }

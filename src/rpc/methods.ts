@@ -9,6 +9,8 @@ import { DomainEvent, DomainInfo, DomainRef, DomainSummary } from './schema/doma
 import {
   FinishParams,
   JobStats,
+  JobStatusParams,
+  JobStatusResult,
   MigrateFlags,
   PrepareParams,
   PrepareResult,
@@ -121,6 +123,11 @@ export const METHODS = {
     doc: 'Peer call, destination side: after the stream, run (or clean up) the received domain.',
     params: FinishParams,
     result: z.strictObject({ name: z.string(), state: z.string() }),
+  },
+  'migration.status': {
+    doc: 'Peer call, destination side: the phase and outcome of a job, from its journal; the source asks after a crash or a lost connection.',
+    params: JobStatusParams,
+    result: JobStatusResult,
   },
   'job.info': {
     doc: 'virsh domjobinfo: the running job, or with `completed` the last finished one.',

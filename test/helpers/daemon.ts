@@ -30,8 +30,10 @@ export interface TestDaemon {
   ferryOk(...args: string[]): Promise<string>;
   /** Stops the daemon (SIGTERM) and waits for it; guests keep running. */
   stop(): Promise<void>;
-  /** Starts the daemon again on the same directories. */
+  /** Starts the daemon again on the same directories (after stop() or a crash). */
   restart(): Promise<void>;
+  /** Resolves when the daemon process has exited (e.g. at a crash point). */
+  exited(): Promise<void>;
   /** The daemon's stderr so far (its log). */
   log(): string;
   /** Writes a file in the test directory and returns its path. */
@@ -116,7 +118,12 @@ export async function killGuests(runDir: string): Promise<void> {
 /** Starts a ferryd for this test; everything it made is removed in `t.after`. */
 export async function startDaemon(
   t: TestContext,
-  opts: { configText?: string; env?: NodeJS.ProcessEnv } = {},
+  opts: {
+    configText?: string;
+    env?: NodeJS.ProcessEnv;
+    /** FERRY_CRASH_AT for the first start only: ferryd kills itself there (crash tests). */
+    crashAt?: string;
+  } = {},
 ): Promise<TestDaemon> {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-t-'));
   const stateDir = join(dir, 'state');
@@ -139,9 +146,12 @@ export async function startDaemon(
     config,
   ];
 
+  let starts = 0;
   const start = async (): Promise<void> => {
+    const crash =
+      starts++ === 0 && opts.crashAt !== undefined ? { FERRY_CRASH_AT: opts.crashAt } : {};
     const c = spawn(process.execPath, [FERRYD, ...args], {
-      env,
+      env: { ...env, ...crash },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     c.stderr.on('data', (d: Buffer) => (logText += d.toString()));
@@ -177,6 +187,11 @@ export async function startDaemon(
     },
     stop,
     restart: start,
+    exited: async () => {
+      const c = child;
+      if (c === undefined || c.exitCode !== null || c.signalCode !== null) return;
+      await new Promise((r) => c.once('exit', r));
+    },
     log: () => logText,
     file: (name, text) => {
       const p = join(dir, name);

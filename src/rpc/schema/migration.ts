@@ -90,3 +90,12 @@ export const FinishParams = z.strictObject({
   /** Completed statistics from the source, kept for domjobinfo --completed on the destination. */
   stats: JobStats.optional(),
 });
+
+/** A peer asking about a job after a crash or a lost connection (see migration/journal.ts). */
+export const JobStatusParams = z.strictObject({ jobId: z.string().min(1).max(200) });
+
+export const JobStatusResult = z.strictObject({
+  /** `unknown`: this host has no record of the job. */
+  phase: z.enum(['prepared', 'resuming', 'done', 'unknown']),
+  outcome: z.enum(['completed', 'failed', 'cancelled']).optional(),
+});

@@ -1,0 +1,151 @@
+/**
+ * What a ferryd does at start-up with the migration jobs its journal says were running when
+ * the previous ferryd stopped (crash, kill -9, upgrade). Its QEMU processes survived and are
+ * re-attached already; the journal tells which side of the switch-over each job was on:
+ *
+ * - source, before `switching`: roll back — cancel the stream, resume the guest as it was;
+ *   the destination, which saw this ferryd's connection drop, has thrown its copy away.
+ * - source, at `switching` (or QEMU already in post-copy): only the destination knows
+ *   whether the guest runs there; ask it (settle.ts), then stop or resume the source guest.
+ * - destination: see IncomingMigrations.recover.
+ *
+ * Finished jobs only give domjobinfo --completed its answer back.
+ * @module
+ */
+import { messageOf } from '../common/errors.js';
+import type { DomainManager, DomainRecord, Logger } from '../host/index.js';
+import type { JobStats } from '../rpc/schema/migration.js';
+import type { IncomingMigrations } from './destination.js';
+import type { MigrationJournal, SourceEntry } from './journal.js';
+import { connectPeer } from './peer.js';
+import { settleAfterSwitchover } from './settle.js';
+import { jobStatsFrom, type MigrationInfo } from './stats.js';
+import { FerryError } from '../common/errors.js';
+
+export interface RecoveryContext {
+  domains: DomainManager;
+  journal: MigrationJournal;
+  incoming: IncomingMigrations;
+  log: Logger;
+}
+
+/**
+ * Takes every unfinished job in hand: the domains are reserved before this returns (so no
+ * new job can start on them); the returned promise settles when every job is decided.
+ */
+export function recoverJobs(ctx: RecoveryContext): Promise<void> {
+  const { journal, domains, log } = ctx;
+  const pending: Promise<void>[] = [];
+  const entries = journal.load((file, why) =>
+    log.error({ file, err: why }, 'unreadable migration journal entry left alone'),
+  );
+  for (const entry of entries) {
+    if (entry.phase === 'done') {
+      const rec = domains.find(entry.domainUuid);
+      if (rec !== undefined && entry.stats !== undefined) rec.lastJob = entry.stats;
+      continue;
+    }
+    log.warn(
+      { domain: entry.domainName, job: entry.jobId, role: entry.role, phase: entry.phase },
+      'recovering a migration job interrupted by a ferryd restart',
+    );
+    const work =
+      entry.role === 'destination' ? ctx.incoming.recover(entry) : recoverSource(ctx, entry);
+    pending.push(
+      work.catch((err: unknown) => {
+        log.error({ domain: entry.domainName, err: messageOf(err) }, 'job recovery failed');
+      }),
+    );
+  }
+  return Promise.all(pending).then(() => undefined);
+}
+
+function recoverSource(ctx: RecoveryContext, entry: SourceEntry): Promise<void> {
+  const { domains, journal } = ctx;
+  const rec = domains.find(entry.domainUuid);
+  const qmp = rec?.proc?.qmp;
+  if (rec === undefined || (qmp === undefined && entry.phase !== 'switching')) {
+    const stats = failedStats('the source QEMU ended while ferryd was down');
+    if (rec !== undefined) rec.lastJob = stats;
+    journal.finish(entry, 'failed', stats);
+    return Promise.resolve();
+  }
+  domains.acquireJob(rec, {
+    id: entry.jobId,
+    operation: 'Outgoing migration',
+    stats: async () =>
+      qmp === undefined
+        ? { type: 'Unbounded', operation: 'Outgoing migration', status: 'recovering' }
+        : jobStatsFrom(await qmp.execute<MigrationInfo>('query-migrate'), 'Outgoing migration'),
+    abort: () =>
+      Promise.reject(
+        new FerryError(
+          'OPERATION_INVALID',
+          'Requested operation is not valid: the job is being recovered after a ferryd restart',
+        ),
+      ),
+    startPostcopy: () =>
+      Promise.reject(
+        new FerryError('OPERATION_INVALID', 'Requested operation is not valid: no job to switch'),
+      ),
+  });
+  return decideSource(ctx, rec, entry).then(
+    (stats) => domains.releaseJob(rec, stats),
+    (err: unknown) => {
+      domains.releaseJob(rec, failedStats(messageOf(err)));
+      throw err;
+    },
+  );
+}
+
+async function decideSource(
+  ctx: RecoveryContext,
+  rec: DomainRecord,
+  entry: SourceEntry,
+): Promise<JobStats> {
+  const { domains, journal, log } = ctx;
+  const qmp = rec.proc?.qmp;
+  const info =
+    qmp === undefined
+      ? undefined
+      : await qmp.execute<MigrationInfo>('query-migrate').catch(() => undefined);
+  const inPostcopy = (info?.status ?? '').startsWith('postcopy');
+  if (entry.phase === 'switching' || inPostcopy) {
+    const settled = await settleAfterSwitchover(ctx, rec, { ...entry, phase: 'switching' });
+    log.info({ domain: entry.domainName, outcome: settled.outcome }, 'recovered source job');
+    return settled.outcome === 'completed' ? settled.stats : failedStats(settled.why);
+  }
+  await qmp?.execute('migrate_cancel').catch(() => undefined);
+  await domains.resumeAfterFailedMigration(rec, entry.wasRunning);
+  void tellDestinationToDiscard(entry);
+  const stats = failedStats(
+    `ferryd restarted during the job (phase ${entry.phase}); the migration was rolled back and the guest stays on this host`,
+  );
+  journal.finish(entry, 'failed', stats);
+  log.info({ domain: entry.domainName }, 'recovered source job: rolled back');
+  return stats;
+}
+
+/** Best effort: the destination also discards by itself when this ferryd's connection drops. */
+async function tellDestinationToDiscard(entry: SourceEntry): Promise<void> {
+  if (entry.destJobId === undefined) return;
+  try {
+    const peer = await connectPeer(entry.destUri);
+    try {
+      await peer.call('migration.finish', {
+        jobId: entry.destJobId,
+        success: false,
+        suspend: false,
+        persistent: false,
+      });
+    } finally {
+      peer.close();
+    }
+  } catch {
+    // Unreachable or already cleaned up: nothing more to do from here.
+  }
+}
+
+function failedStats(why: string): JobStats {
+  return { type: 'Failed', operation: 'Outgoing migration', status: 'failed', error: why };
+}

@@ -1,0 +1,92 @@
+/**
+ * The perform phase's loop on the source: follows QEMU's job until it ends, reports
+ * progress, and applies the job's policy (timeout action, post-copy switch).
+ * @module
+ */
+import type { DomainManager, DomainRecord } from '../host/index.js';
+import type { QmpClient } from '../qmp/index.js';
+import type { JobStats, MigrateFlags } from '../rpc/schema/migration.js';
+import { MigrationError } from './errors.js';
+import { jobStatsFrom, nextMigrationEvent, type MigrationInfo } from './stats.js';
+
+const PROGRESS_MS = 250;
+
+/** What the user (or the loss of the peer) asked of a running job. */
+export interface JobControl {
+  aborted: boolean;
+  postcopyRequested: boolean;
+  /** Set when the connection to the destination ferryd closed during the job. */
+  peerLost: boolean;
+}
+
+/** Polls QEMU until the job ends, reporting progress and applying the timeout policy. */
+export async function watch(
+  qmp: QmpClient,
+  flags: MigrateFlags,
+  control: JobControl,
+  rec: DomainRecord,
+  domains: DomainManager,
+  onProgress: (stats: JobStats) => void,
+  onPostcopy: () => Promise<void>,
+): Promise<JobStats> {
+  const started = Date.now();
+  let postcopyStarted = false;
+  let lastProgress = 0;
+  let timeoutApplied = false;
+  for (;;) {
+    // Armed before the query, so a status change between the two is not missed.
+    const wake = nextMigrationEvent(qmp);
+    const info = await qmp.execute<MigrationInfo>('query-migrate');
+    const stats = jobStatsFrom(info, 'Outgoing migration');
+    if (info.status === 'completed') {
+      onProgress(stats);
+      return stats;
+    }
+    if (info.status === 'failed' || info.status === 'cancelled') {
+      throw new MigrationError(
+        'perform',
+        `migration ${info.status}${info['error-desc'] === undefined ? '' : `: ${info['error-desc']}`}`,
+      );
+    }
+    if (info.status === 'postcopy-active' && !postcopyStarted) {
+      postcopyStarted = true;
+      await onPostcopy();
+    }
+    const now = Date.now();
+    if (now - lastProgress >= PROGRESS_MS) {
+      onProgress(stats);
+      lastProgress = now;
+    }
+    if (flags.timeout !== undefined && !timeoutApplied && now - started >= flags.timeout * 1000) {
+      timeoutApplied = true;
+      if (flags.timeoutPostcopy) {
+        control.postcopyRequested = true;
+        await qmp.execute('migrate-start-postcopy');
+      } else if (rec.state === 'running') {
+        // libvirt's default timeout action: suspend the guest so the rest converges.
+        await domains.pauseForMigration(rec);
+      }
+    }
+    if (flags.postcopyAfterPrecopy && !control.postcopyRequested && (stats.iteration ?? 0) >= 2) {
+      control.postcopyRequested = true;
+      await qmp.execute('migrate-start-postcopy');
+    }
+    await wake;
+  }
+}
+
+export async function failedStats(qmp: QmpClient, aborted: boolean): Promise<JobStats> {
+  try {
+    const stats = jobStatsFrom(
+      await qmp.execute<MigrationInfo>('query-migrate'),
+      'Outgoing migration',
+    );
+    return { ...stats, type: aborted ? 'Cancelled' : 'Failed' };
+  } catch {
+    return {
+      type: aborted ? 'Cancelled' : 'Failed',
+      operation: 'Outgoing migration',
+      status: 'failed',
+    };
+  }
+}
