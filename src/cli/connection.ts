@@ -3,10 +3,9 @@
  * @module
  */
 import type { z } from 'zod';
-import { FerryError } from '../common/errors.js';
 import { parseConnectionUri, type ConnectionUri } from '../common/uri.js';
 import { METHODS, NOTIFICATIONS, type MethodName, type Methods } from '../rpc/methods.js';
-import { connectRpc, defaultSocketPath, type TypedRpcClient } from '../rpc/index.js';
+import { connectUri, type TypedRpcClient } from '../rpc/index.js';
 
 export interface Connection {
   readonly uri: ConnectionUri;
@@ -32,17 +31,10 @@ export function defaultUri(env: NodeJS.ProcessEnv = process.env): string {
   return fromEnv !== undefined && fromEnv !== '' ? fromEnv : 'qemu:///system';
 }
 
-/** Opens a connection; only local transports are available in this version. */
+/** Opens a connection over unix or tcp; tls and ssh are refused with NO_SUPPORT for now. */
 export async function openConnection(text: string): Promise<Connection> {
   const uri = parseConnectionUri(text);
-  if (uri.transport !== 'unix') {
-    throw new FerryError(
-      'NO_SUPPORT',
-      `Transport '${uri.transport}' of URI '${text}' is not supported yet; use qemu:///system or qemu+unix:///system?socket=PATH`,
-    );
-  }
-  const socket = uri.params['socket'] ?? defaultSocketPath(`/${uri.path}`);
-  const client: TypedRpcClient<Methods> = await connectRpc(socket, METHODS);
+  const client: TypedRpcClient<Methods> = await connectUri(uri, METHODS);
   return {
     uri,
     call: (name, params) => client.call(name, params),

@@ -6,6 +6,9 @@ import { FerryError } from './errors.js';
 
 export type UriTransport = 'unix' | 'tcp' | 'tls' | 'ssh';
 
+/** libvirtd's port for `qemu+tcp://` (the seed chapter swaps it with TLS's 16514). */
+export const DEFAULT_TCP_PORT = 16509;
+
 export interface ConnectionUri {
   /** The URI as given. */
   text: string;

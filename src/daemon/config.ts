@@ -8,6 +8,8 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { FerryError } from '../common/errors.js';
+import { DEFAULT_TCP_PORT } from '../common/uri.js';
+import { formatHostPort } from '../rpc/index.js';
 
 export interface DaemonConfig {
   configFile: string | undefined;
@@ -19,6 +21,11 @@ export interface DaemonConfig {
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** Largest RPC frame accepted, in bytes. */
   maxFrameBytes: number;
+  /**
+   * Where to accept TCP clients (listen_tcp = 1), or undefined when ferryd listens on its
+   * unix socket only. Port 0 binds any free port (logged in the 'ferryd ready' line).
+   */
+  tcp: { address: string; port: number } | undefined;
 }
 
 type Key =
@@ -28,7 +35,11 @@ type Key =
   | 'qemu_binary'
   | 'kvm_device'
   | 'log_level'
-  | 'max_frame_bytes';
+  | 'max_frame_bytes'
+  | 'listen_tcp'
+  | 'listen_addr'
+  | 'tcp_port'
+  | 'auth_tcp';
 const STRING_KEYS = new Set<Key>([
   'state_dir',
   'run_dir',
@@ -36,9 +47,29 @@ const STRING_KEYS = new Set<Key>([
   'qemu_binary',
   'kvm_device',
   'log_level',
+  'listen_addr',
+  'auth_tcp',
 ]);
-const NUMBER_KEYS = new Set<Key>(['max_frame_bytes']);
+const NUMBER_KEYS = new Set<Key>(['max_frame_bytes', 'listen_tcp', 'tcp_port']);
+/** Numbers that libvirtd.conf writes quoted (`tcp_port = "16509"`), so a copied line works. */
+const QUOTED_NUMBER_KEYS = new Set<Key>(['tcp_port']);
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+/** libvirt's auth_tcp values; only "none" works in this version (see loadConfig). */
+const AUTH_TCP = ['none', 'sasl'] as const;
+
+/** Value checks done while the line is known; each completes "Setting 'KEY' at FILE:N …". */
+const CHECKS: Partial<Record<Key, (v: string | number) => string | undefined>> = {
+  listen_tcp: (v) => (v === 0 || v === 1 ? undefined : `must be 0 or 1, not ${v}`),
+  tcp_port: (v) =>
+    typeof v === 'number' && v >= 0 && v <= 65535
+      ? undefined
+      : `must be a port number from 0 to 65535, not ${v}`,
+  listen_addr: (v) => (v === '' ? 'must not be empty' : undefined),
+  auth_tcp: (v) =>
+    (AUTH_TCP as readonly (string | number)[]).includes(v)
+      ? undefined
+      : `must be "none" or "sasl", not "${v}"`,
+};
 
 export const DEFAULT_CONFIG_FILE = '/etc/ferry/ferryd.conf';
 
@@ -58,15 +89,22 @@ export function parseConfigText(text: string, file: string): Partial<Record<Key,
     const key = m[1] as Key;
     if (!STRING_KEYS.has(key) && !NUMBER_KEYS.has(key))
       throw new FerryError('INVALID_ARG', `Unknown setting '${m[1]}' at ${where}`);
+    let value: string | number;
     if (STRING_KEYS.has(key)) {
       if (m[2] === undefined)
         throw new FerryError('INVALID_ARG', `Setting '${key}' at ${where} must be a quoted string`);
-      out[key] = m[2].replace(/\\(.)/g, '$1');
+      value = m[2].replace(/\\(.)/g, '$1');
+    } else if (m[3] !== undefined) {
+      value = Number(m[3]);
+    } else if (QUOTED_NUMBER_KEYS.has(key) && m[2] !== undefined && /^\d+$/.test(m[2])) {
+      value = Number(m[2]);
     } else {
-      if (m[3] === undefined)
-        throw new FerryError('INVALID_ARG', `Setting '${key}' at ${where} must be a number`);
-      out[key] = Number(m[3]);
+      throw new FerryError('INVALID_ARG', `Setting '${key}' at ${where} must be a number`);
     }
+    const problem = CHECKS[key]?.(value);
+    if (problem !== undefined)
+      throw new FerryError('INVALID_ARG', `Setting '${key}' at ${where} ${problem}`);
+    out[key] = value;
   });
   return out;
 }
@@ -127,6 +165,7 @@ export function loadConfig(flags: ConfigFlags): DaemonConfig {
     );
   return {
     configFile: read ? file : undefined,
+    tcp: tcpListen(fromFile, file),
     stateDir: flags.stateDir ?? str('state_dir') ?? d.stateDir,
     runDir,
     socket: flags.socket ?? str('socket') ?? join(runDir, 'ferry-sock'),
@@ -135,4 +174,26 @@ export function loadConfig(flags: ConfigFlags): DaemonConfig {
     logLevel: logLevel as DaemonConfig['logLevel'],
     maxFrameBytes,
   };
+}
+
+/**
+ * The TCP listener asked for, if any. Authentication comes later, so only an explicit
+ * auth_tcp = "none" may open one: the libvirt default ("sasl") must not silently become
+ * "anyone who can reach the port".
+ */
+function tcpListen(
+  fromFile: Partial<Record<Key, string | number>>,
+  file: string,
+): DaemonConfig['tcp'] {
+  if (fromFile.listen_tcp !== 1) return undefined;
+  const address = (fromFile.listen_addr as string | undefined) ?? '127.0.0.1';
+  const port = (fromFile.tcp_port as number | undefined) ?? DEFAULT_TCP_PORT;
+  const auth = (fromFile.auth_tcp as string | undefined) ?? 'sasl';
+  if (auth !== 'none') {
+    throw new FerryError(
+      'NO_SUPPORT',
+      `listen_tcp = 1 with auth_tcp = "${auth}" is not supported yet (authentication arrives with the remote transports issue); set auth_tcp = "none" in ${file} to accept unauthenticated TCP clients on ${formatHostPort(address, port)}`,
+    );
+  }
+  return { address, port };
 }

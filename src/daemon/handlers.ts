@@ -15,13 +15,31 @@ import {
   type SourceOptions,
 } from '../migration/index.js';
 import type { JobStats } from '../rpc/schema/migration.js';
-import type { Handlers } from '../rpc/index.js';
+import type { ConnectionInfo, Handlers, LocalEndpoint } from '../rpc/index.js';
 import type { Methods } from '../rpc/methods.js';
 
 /** Per-connection state ferryd keeps. */
 export interface ConnectionState {
   /** Whether the client asked for `domain.event` notifications. */
   events: boolean;
+  /** How the client reached this ferryd (undefined for a transport with no named endpoint). */
+  readonly transport: LocalEndpoint['kind'] | undefined;
+  /**
+   * Over tcp, the address of this host the client connected to (`127.0.0.2`; IPv4 never in
+   * its `::ffff:` form): one the client can reach, so e.g. a migration destination can
+   * listen there for the source's stream. Undefined over unix.
+   */
+  readonly localAddress: string | undefined;
+}
+
+/** The state of a new connection (RpcServer's createState). */
+export function newConnectionState(info: Pick<ConnectionInfo, 'local'>): ConnectionState {
+  const { local } = info;
+  return {
+    events: false,
+    transport: local?.kind,
+    localAddress: local?.kind === 'tcp' ? local.address : undefined,
+  };
 }
 
 export interface HostIdentity {
@@ -103,9 +121,14 @@ export function createHandlers(
         ctx.notify('job.progress', { ...stats, name: p.domain });
       }),
     'migration.prepare': (p, ctx) =>
-      migration.incoming.prepare(p, (cb) => {
-        ctx.onClose(cb);
-      }),
+      migration.incoming.prepare(
+        // The stream comes to the address the source reached this host on, as libvirt uses
+        // the destination's host name; --listen-address overrides it.
+        { ...p, listenAddress: p.listenAddress ?? ctx.connection.state.localAddress },
+        (cb) => {
+          ctx.onClose(cb);
+        },
+      ),
     'migration.finish': (p) => migration.incoming.finish(p),
     'migration.status': (p) => migration.incoming.status(p.jobId),
     'job.info': async (p) => {

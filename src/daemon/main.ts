@@ -1,7 +1,7 @@
 /**
  * ferryd: one per host, in the foreground, logging JSON lines to stderr. The composition
- * root: configuration, the host's domains, the RPC server on the local unix socket.
- * Nothing imports this folder.
+ * root: configuration, the host's domains, the RPC server on the local unix socket (and on
+ * TCP when listen_tcp = 1). Nothing imports this folder.
  * @module
  */
 import { mkdirSync } from 'node:fs';
@@ -13,10 +13,16 @@ import { FERRY_VERSION } from '../common/version.js';
 import { DomainManager, loadHostUuid } from '../host/index.js';
 import { IncomingMigrations, MigrationJournal, recoverJobs } from '../migration/index.js';
 import { probeQemuVersion } from '../qemu/index.js';
-import { listenUnix, RpcServer } from '../rpc/index.js';
+import {
+  formatHostPort,
+  listenTcp,
+  listenUnix,
+  RpcServer,
+  type TcpListener,
+} from '../rpc/index.js';
 import { METHODS, type Methods } from '../rpc/methods.js';
 import { loadConfig, type ConfigFlags } from './config.js';
-import { createHandlers, type ConnectionState } from './handlers.js';
+import { createHandlers, newConnectionState, type ConnectionState } from './handlers.js';
 
 function parseFlags(argv: readonly string[]): ConfigFlags {
   const program = new Command('ferryd')
@@ -80,7 +86,7 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
 
   const server = new RpcServer<Methods, ConnectionState>(METHODS, {
     logger: log,
-    createState: () => ({ events: false }),
+    createState: newConnectionState,
   });
   const journal = new MigrationJournal(join(config.runDir, 'jobs'));
   const migration = {
@@ -92,21 +98,36 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
   server.implementAll(createHandlers(domains, { hostUuid, qemuVersion }, migration));
   domains.on('event', (ev) => server.broadcast('domain.event', ev, (conn) => conn.state.events));
 
+  const listenOptions = {
+    maxFrameBytes: config.maxFrameBytes,
+    onError: (err: Error) => log.error({ err: messageOf(err) }, 'listener error'),
+  };
+  const handle = server.handle.bind(server);
   let listener;
+  let tcpListener: TcpListener | undefined;
   try {
-    listener = await listenUnix(config.socket, (transport) => server.handle(transport), {
-      maxFrameBytes: config.maxFrameBytes,
-      onError: (err) => log.error({ err: messageOf(err) }, 'listener error'),
-    });
+    listener = await listenUnix(config.socket, handle, listenOptions);
+    try {
+      if (config.tcp !== undefined)
+        tcpListener = await listenTcp(config.tcp.address, config.tcp.port, handle, listenOptions);
+    } catch (err) {
+      await listener.close();
+      throw err;
+    }
   } catch (err) {
     log.error({ err: messageOf(err) }, 'cannot listen');
     process.stderr.write(`error: ${messageOf(err)}\n`);
+    // Guests started before this daemon keep running; a later ferryd re-attaches to them.
     domains.detachAll();
     process.exitCode = 1;
     return;
   }
+  const tcp =
+    tcpListener === undefined
+      ? undefined
+      : formatHostPort(tcpListener.address.address, tcpListener.address.port);
   log.info(
-    { socket: config.socket, hostUuid, qemu: qemuVersion, version: FERRY_VERSION },
+    { socket: config.socket, tcp, hostUuid, qemu: qemuVersion, version: FERRY_VERSION },
     'ferryd ready',
   );
 
@@ -118,7 +139,7 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
-  await listener.close();
+  await Promise.all([listener.close(), tcpListener?.close()]);
   server.close();
   void recovered;
   domains.detachAll();

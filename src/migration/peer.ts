@@ -5,24 +5,22 @@
  */
 import { FerryError, messageOf } from '../common/errors.js';
 import { parseConnectionUri } from '../common/uri.js';
-import { connectRpc, defaultSocketPath, type RpcClient } from '../rpc/index.js';
+import { connectUri, type RpcClient } from '../rpc/index.js';
 import { METHODS, type Methods } from '../rpc/methods.js';
 
 export type PeerClient = RpcClient<Methods>;
 
-/** Connects to the ferryd named by `uri`; transports other than unix come with issue #4. */
+/**
+ * Connects to the ferryd named by `uri` (unix or tcp; tls and ssh come with the remote
+ * transports issue). A bad or unsupported URI fails as such; only an unreachable ferryd
+ * becomes "Cannot reach destination URI: …".
+ */
 export async function connectPeer(uri: string): Promise<PeerClient> {
   const parsed = parseConnectionUri(uri);
-  if (parsed.transport !== 'unix') {
-    throw new FerryError(
-      'NO_SUPPORT',
-      `Transport '${parsed.transport}' of URI '${uri}' is not supported yet; use qemu+unix:///system?socket=PATH`,
-    );
-  }
-  const socket = parsed.params['socket'] ?? defaultSocketPath(`/${parsed.path}`);
   try {
-    return await connectRpc(socket, METHODS, { timeoutMs: 60_000 });
+    return await connectUri(parsed, METHODS, { timeoutMs: 60_000 });
   } catch (err) {
+    if (err instanceof FerryError && err.code !== 'CONNECT_FAILED') throw err;
     throw new FerryError('CONNECT_FAILED', `Cannot reach destination ${uri}: ${messageOf(err)}`, {
       cause: err,
     });

@@ -2,7 +2,10 @@ import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 import { z } from 'zod';
 import { FerryError } from '../common/errors.js';
-import { connectRpc, defaultSocketPath } from './connect.js';
+import { parseConnectionUri } from '../common/uri.js';
+import { connectRpc, connectUri, defaultSocketPath, endpointOf } from './connect.js';
+import { RpcServer } from './server.js';
+import { listenTcp } from './transport/tcp.js';
 
 void test('defaultSocketPath() follows ferryd run directories for system and session', () => {
   assert.equal(defaultSocketPath('/system'), '/run/ferry/ferry-sock');
@@ -26,4 +29,69 @@ void test('connectRpc() to a missing socket fails like virsh', async () => {
     code: 'CONNECT_FAILED',
     message: "Failed to connect socket to '/nonexistent/ferry-sock': No such file or directory",
   });
+});
+
+void test('endpointOf() maps unix and tcp URIs, and refuses tls and ssh naming what works', () => {
+  assert.deepEqual(endpointOf(parseConnectionUri('qemu:///system')), {
+    kind: 'unix',
+    path: '/run/ferry/ferry-sock',
+  });
+  assert.deepEqual(endpointOf(parseConnectionUri('qemu+unix:///system?socket=/tmp/s')), {
+    kind: 'unix',
+    path: '/tmp/s',
+  });
+  assert.deepEqual(endpointOf(parseConnectionUri('qemu+tcp://host.example/system')), {
+    kind: 'tcp',
+    host: 'host.example',
+    port: 16509,
+  });
+  assert.deepEqual(endpointOf(parseConnectionUri('qemu+tcp://[::1]:4000/system')), {
+    kind: 'tcp',
+    host: '::1',
+    port: 4000,
+  });
+  for (const text of ['qemu+tls://h/system', 'qemu+ssh://root@h/system', 'qemu://h/system']) {
+    const transport = /\+ssh/.test(text) ? 'ssh' : 'tls';
+    assert.throws(() => endpointOf(parseConnectionUri(text)), {
+      code: 'NO_SUPPORT',
+      message: `Transport '${transport}' of URI '${text}' is not supported yet (it arrives with the remote transports issue); use qemu+tcp://HOST:PORT/system or qemu+unix:///system?socket=PATH`,
+    });
+  }
+});
+
+void test('connectUri() reaches a server over tcp, which sees the address dialled', async (t) => {
+  const methods = {
+    'host.info': { params: z.strictObject({}), result: z.string() },
+  };
+  const server = new RpcServer<typeof methods, { local: string }>(methods, {
+    createState: ({ local }) => ({
+      local: local?.kind === 'tcp' ? `${local.address}:${local.port}` : 'none',
+    }),
+  });
+  server.implement('host.info', (_p, ctx) => ctx.connection.state.local);
+  const listener = await listenTcp('127.0.0.2', 0, (transport) => server.handle(transport));
+  t.after(async () => {
+    await listener.close();
+    server.close();
+  });
+  const { port } = listener.address;
+  const client = await connectUri(
+    parseConnectionUri(`qemu+tcp://127.0.0.2:${port}/system`),
+    methods,
+  );
+  t.after(() => client.close());
+  assert.equal(await client.call('host.info', {}), `127.0.0.2:${port}`);
+});
+
+void test('connectUri() to a port nobody listens on names HOST:PORT and the reason', async () => {
+  const probe = await listenTcp('127.0.0.2', 0, () => undefined);
+  const { port } = probe.address;
+  await probe.close();
+  await assert.rejects(
+    connectUri(parseConnectionUri(`qemu+tcp://127.0.0.2:${port}/system`), undefined),
+    {
+      code: 'CONNECT_FAILED',
+      message: `Failed to connect to '127.0.0.2:${port}': Connection refused`,
+    },
+  );
 });

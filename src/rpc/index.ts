@@ -4,10 +4,17 @@
  * @module
  */
 export { RpcServer } from './server.js';
-export type { CallContext, Connection, Handler, Handlers, RpcServerOptions } from './server.js';
+export type {
+  CallContext,
+  Connection,
+  ConnectionInfo,
+  Handler,
+  Handlers,
+  RpcServerOptions,
+} from './server.js';
 export { RpcClient } from './client.js';
-export { SOCKET_NAME, connectRpc, defaultSocketPath } from './connect.js';
-export type { ConnectRpcOptions, TypedRpcClient } from './connect.js';
+export { SOCKET_NAME, connectRpc, connectUri, defaultSocketPath, endpointOf } from './connect.js';
+export type { ConnectRpcOptions, RpcEndpoint, TypedRpcClient } from './connect.js';
 export type { CallOptions, RpcClientOptions, TypedClient } from './client.js';
 export { defineMethod, defineMethods, silentLogger } from './spec.js';
 export type {
@@ -45,11 +52,22 @@ export type {
   RpcErrorObject,
   RpcId,
 } from './protocol.js';
-export { StreamTransport, connectUnix, listenUnix } from './transport/index.js';
+export {
+  StreamTransport,
+  connectTcp,
+  connectUnix,
+  formatHostPort,
+  listenTcp,
+  listenUnix,
+} from './transport/index.js';
 export type {
   CloseListener,
+  ConnectTcpOptions,
   ConnectUnixOptions,
+  ListenTcpOptions,
   ListenUnixOptions,
+  LocalEndpoint,
+  TcpListener,
   StreamTransportOptions,
   Transport,
   UnixListener,

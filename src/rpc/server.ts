@@ -18,7 +18,7 @@ import {
 import type { Envelope, IncomingMessage, RpcId } from './protocol.js';
 import { silentLogger } from './spec.js';
 import type { MethodSpec, MethodTable, ParamsOut, ResultIn, RpcLogger } from './spec.js';
-import type { CloseListener, Transport } from './transport/index.js';
+import type { CloseListener, LocalEndpoint, Transport } from './transport/index.js';
 
 /** One client connection as seen by handlers; `state` is per-connection data of type S. */
 export interface Connection<S> {
@@ -60,7 +60,15 @@ export interface RpcServerOptions<S> {
   /** Enables keepalive on every connection (default off; useful over tcp, not unix). */
   keepalive?: KeepaliveOptions;
   /** Creates a connection's `state`; required unless S is undefined. */
-  createState?: (info: { id: number; peer: string }) => S;
+  createState?: (info: ConnectionInfo) => S;
+}
+
+/** What is known about a connection when its state is created. */
+export interface ConnectionInfo {
+  readonly id: number;
+  readonly peer: string;
+  /** The endpoint the client connected to (see {@link Transport.local}). */
+  readonly local: LocalEndpoint | undefined;
 }
 
 // Stored handlers have their params erased to `never` so every Handler<M, K, S> fits.
@@ -112,7 +120,7 @@ export class RpcServer<M extends MethodTable, S = undefined> {
   readonly #log: RpcLogger;
   readonly #maxInFlight: number;
   readonly #keepalive: KeepaliveOptions | undefined;
-  readonly #createState: ((info: { id: number; peer: string }) => S) | undefined;
+  readonly #createState: ((info: ConnectionInfo) => S) | undefined;
   #nextId = 1;
   #closed = false;
 
@@ -162,7 +170,9 @@ export class RpcServer<M extends MethodTable, S = undefined> {
     const { peer } = transport;
     let state: S;
     try {
-      state = this.#createState ? this.#createState({ id, peer }) : (undefined as S);
+      state = this.#createState
+        ? this.#createState({ id, peer, local: transport.local })
+        : (undefined as S);
     } catch (err) {
       this.#log.error({ err, conn: id, peer }, 'Cannot set up connection state');
       transport.close(new FerryError('INTERNAL_ERROR', 'Internal error', { cause: err }));

@@ -24,6 +24,11 @@ export interface TestDaemon {
   runDir: string;
   socket: string;
   uri: string;
+  /**
+   * `qemu+tcp://127.0.0.2:PORT/system` when started with `{ tcp: true }`. The port is the
+   * one ferryd bound on its first start and stays the same across restart().
+   */
+  tcpUri: string | undefined;
   /** Runs `ferry -c URI ARGS…` and collects its output. */
   ferry(...args: string[]): Promise<CliResult>;
   /** Runs ferry and fails the test unless it exits 0. */
@@ -40,8 +45,24 @@ export interface TestDaemon {
   file(name: string, text: string): string;
 }
 
+/** A daemon started with `{ tcp: true }`. */
+export interface TcpTestDaemon extends TestDaemon {
+  tcpUri: string;
+}
+
+export interface StartDaemonOptions {
+  /** FERRY_CRASH_AT for the first start only: ferryd kills itself there (crash tests). */
+  crashAt?: string;
+  configText?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Also listen on TCP (127.0.0.2, a free port, auth_tcp = "none"); see TestDaemon.tcpUri. */
+  tcp?: boolean;
+}
+
 export const FERRYD = join(REPO, 'bin', 'ferryd.js');
-const FERRY = join(REPO, 'bin', 'ferry.js');
+export const FERRY = join(REPO, 'bin', 'ferry.js');
+/** Not 127.0.0.1: proves ferryd binds the listen_addr it is given. */
+export const TCP_TEST_ADDR = '127.0.0.2';
 
 /** Runs a command and collects its output. */
 export function run(
@@ -115,15 +136,43 @@ export async function killGuests(runDir: string): Promise<void> {
   while (Date.now() < deadline && pids.some(alive)) await new Promise((r) => setTimeout(r, 50));
 }
 
+/** Runs `ferry -c URI ARGS…` (e.g. against a daemon's tcpUri) and collects its output. */
+export function ferryAt(uri: string, ...args: string[]): Promise<CliResult> {
+  return run(process.execPath, [FERRY, '-c', uri, ...args]);
+}
+
+/**
+ * Waits for the 'ferryd ready' log line written after `offset` (earlier lines belong to an
+ * earlier start) and returns it parsed; ferryd logs it once every listener is up.
+ */
+async function waitForReady(
+  log: () => string,
+  offset: number,
+  child: ChildProcess,
+  timeoutMs = 15_000,
+): Promise<Record<string, unknown>> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    for (const line of log().slice(offset).split('\n')) {
+      if (!line.includes('"ferryd ready"')) continue;
+      const parsed: unknown = JSON.parse(line);
+      if (typeof parsed === 'object' && parsed !== null) return parsed as Record<string, unknown>;
+    }
+    if (child.exitCode !== null) throw new Error(`ferryd exited early with code ${child.exitCode}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`ferryd did not log 'ferryd ready' within ${timeoutMs} ms`);
+}
+
 /** Starts a ferryd for this test; everything it made is removed in `t.after`. */
 export async function startDaemon(
   t: TestContext,
-  opts: {
-    configText?: string;
-    env?: NodeJS.ProcessEnv;
-    /** FERRY_CRASH_AT for the first start only: ferryd kills itself there (crash tests). */
-    crashAt?: string;
-  } = {},
+  opts: StartDaemonOptions & { tcp: true },
+): Promise<TcpTestDaemon>;
+export async function startDaemon(t: TestContext, opts?: StartDaemonOptions): Promise<TestDaemon>;
+export async function startDaemon(
+  t: TestContext,
+  opts: StartDaemonOptions = {},
 ): Promise<TestDaemon> {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-t-'));
   const stateDir = join(dir, 'state');
@@ -134,7 +183,13 @@ export async function startDaemon(
   let child: ChildProcess | undefined;
   let logText = '';
   const config = join(dir, 'ferryd.conf');
-  writeFileSync(config, opts.configText ?? '# test daemon\n');
+  const baseConfig = opts.configText ?? '# test daemon\n';
+  // Port 0 on the first start: ferryd binds a free port itself, so no other test (or agent)
+  // can take it between our choosing and its binding; the ready line tells us which.
+  const tcpConfig = (port: number): string =>
+    `${baseConfig}\nlisten_tcp = 1\nlisten_addr = "${TCP_TEST_ADDR}"\ntcp_port = ${port}\nauth_tcp = "none"\n`;
+  writeFileSync(config, opts.tcp === true ? tcpConfig(0) : baseConfig);
+  let tcpUri: string | undefined;
   const args = [
     '--state-dir',
     stateDir,
@@ -154,9 +209,19 @@ export async function startDaemon(
       env: { ...env, ...crash },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
+    const offset = logText.length;
     c.stderr.on('data', (d: Buffer) => (logText += d.toString()));
     child = c;
     await waitForSocket(socket, c);
+    if (opts.tcp !== true) return;
+    const ready = await waitForReady(() => logText, offset, c);
+    const m = /:(\d+)$/.exec(String(ready['tcp']));
+    if (m === null) throw new Error(`ferryd ready without a TCP address: ${JSON.stringify(ready)}`);
+    if (tcpUri === undefined) {
+      tcpUri = `qemu+tcp://${TCP_TEST_ADDR}:${m[1]}/system`;
+      // A restarted daemon comes back on the same port, as a real host would.
+      writeFileSync(config, tcpConfig(Number(m[1])));
+    }
   };
   const stop = async (): Promise<void> => {
     const c = child;
@@ -179,6 +244,9 @@ export async function startDaemon(
     runDir,
     socket,
     uri,
+    get tcpUri() {
+      return tcpUri;
+    },
     ferry,
     ferryOk: async (...a) => {
       const r = await ferry(...a);

@@ -1,10 +1,19 @@
 /**
  * The message-level connection that RpcServer and RpcClient are written against, so the
- * same code runs over unix sockets today and tcp, tls, ssh stdio or WebSocket later.
+ * same code runs over unix and tcp sockets today and tls, ssh stdio or WebSocket later.
  * @module
  */
 import type { FerryError } from '../../common/errors.js';
 import type { JsonObject } from '../framing.js';
+
+/**
+ * This side of a connection: the socket file, or the address and port. On an accepted
+ * connection that is what the client dialled, which e.g. tells a migration destination
+ * which of its addresses the source can reach.
+ */
+export type LocalEndpoint =
+  | { readonly kind: 'unix'; readonly path: string }
+  | { readonly kind: 'tcp'; readonly address: string; readonly port: number };
 
 /** Called once when a transport closes; `reason` is set when it closed because of a failure. */
 export type CloseListener = (reason: FerryError | undefined) => void;
@@ -13,6 +22,8 @@ export type CloseListener = (reason: FerryError | undefined) => void;
 export interface Transport {
   /** Who is on the other side, for logs and error messages (e.g. `unix:/run/ferry/ferryd.sock`). */
   readonly peer: string;
+  /** This side's endpoint, when it has a name (an unnamed unix client socket has none). */
+  readonly local: LocalEndpoint | undefined;
   /** True once closed locally or by the peer; sends are then dropped. */
   readonly closed: boolean;
   /**
@@ -36,3 +47,5 @@ export { StreamTransport } from './stream.js';
 export type { StreamTransportOptions } from './stream.js';
 export { listenUnix, connectUnix } from './unix.js';
 export type { UnixListener, ListenUnixOptions, ConnectUnixOptions } from './unix.js';
+export { connectTcp, formatHostPort, listenTcp } from './tcp.js';
+export type { ConnectTcpOptions, ListenTcpOptions, TcpListener } from './tcp.js';

@@ -9,7 +9,7 @@ import { FerryError } from '../../common/errors.js';
 import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, FrameError, encodeFrame } from '../framing.js';
 import type { JsonObject } from '../framing.js';
 import { makeError } from '../protocol.js';
-import type { CloseListener, Transport } from './index.js';
+import type { CloseListener, LocalEndpoint, Transport } from './index.js';
 
 export interface StreamTransportOptions {
   /** Largest frame accepted or sent, in bytes (default 16 MiB). */
@@ -21,6 +21,8 @@ export interface StreamTransportOptions {
   maxWriteBufferBytes?: number;
   /** Peer description for logs and errors (default `stream`). */
   peer?: string;
+  /** This side's endpoint (see {@link Transport.local}); default none. */
+  local?: LocalEndpoint | undefined;
   /** How long close() waits for the peer to finish before destroying the stream (default 2 s). */
   closeGraceMs?: number;
 }
@@ -28,6 +30,7 @@ export interface StreamTransportOptions {
 /** A Transport over a Duplex byte stream; it takes ownership of the stream. */
 export class StreamTransport implements Transport {
   readonly peer: string;
+  readonly local: LocalEndpoint | undefined;
   readonly #stream: Duplex;
   readonly #decoder: FrameDecoder;
   readonly #maxWriteBuffer: number;
@@ -41,6 +44,7 @@ export class StreamTransport implements Transport {
   constructor(stream: Duplex, options: StreamTransportOptions = {}) {
     this.#stream = stream;
     this.peer = options.peer ?? 'stream';
+    this.local = options.local;
     this.#decoder = new FrameDecoder(options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
     this.#maxWriteBuffer = options.maxWriteBufferBytes ?? 4 * this.#decoder.maxFrameBytes;
     this.#closeGraceMs = options.closeGraceMs ?? 2000;

@@ -13,7 +13,7 @@ import type { Transport } from './index.js';
 import { StreamTransport } from './stream.js';
 import type { StreamTransportOptions } from './stream.js';
 
-export interface ListenUnixOptions extends Omit<StreamTransportOptions, 'peer'> {
+export interface ListenUnixOptions extends Omit<StreamTransportOptions, 'peer' | 'local'> {
   /** Permission bits of the socket file (default 0o600: only the owner, i.e. root, may connect). */
   mode?: number;
   /** How long to wait when probing whether an existing socket is alive (default 1000 ms). */
@@ -22,7 +22,7 @@ export interface ListenUnixOptions extends Omit<StreamTransportOptions, 'peer'> 
   onError?: (err: Error) => void;
 }
 
-export interface ConnectUnixOptions extends Omit<StreamTransportOptions, 'peer'> {
+export interface ConnectUnixOptions extends Omit<StreamTransportOptions, 'peer' | 'local'> {
   /** Give up connecting after this long (default 5000 ms). */
   timeoutMs?: number;
 }
@@ -139,7 +139,11 @@ export async function listenUnix(
   }
   const transports = new Set<Transport>();
   const server = createServer((socket: Socket) => {
-    const transport = new StreamTransport(socket, { ...transportOptions, peer: `unix:${path}` });
+    const transport = new StreamTransport(socket, {
+      ...transportOptions,
+      peer: `unix:${path}`,
+      local: { kind: 'unix', path },
+    });
     transports.add(transport);
     transport.onClose(() => transports.delete(transport));
     try {
