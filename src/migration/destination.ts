@@ -63,7 +63,7 @@ export class IncomingMigrations {
     if (req.sourceHostUuid === this.#opts.hostUuid) {
       throw new FerryError(
         'OPERATION_INVALID',
-        `Attempt to migrate guest to the same host ${this.#opts.hostUuid}`,
+        `internal error: Attempt to migrate guest to the same host ${this.#opts.hostUuid}`,
       );
     }
     const jobId = randomUUID();

@@ -50,7 +50,7 @@ export async function migrateOut(
     if (info.hostUuid === opts.hostUuid) {
       throw new MigrationError(
         'begin',
-        `Attempt to migrate guest to the same host ${info.hostUuid}`,
+        `internal error: Attempt to migrate guest to the same host ${info.hostUuid}`,
       );
     }
     const base = flags.offline ? rec.def : (rec.liveDef ?? rec.def);
