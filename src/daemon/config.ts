@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { FerryError } from '../common/errors.js';
+import type { KeepaliveOptions } from '../rpc/index.js';
 
 export interface DaemonConfig {
   configFile: string | undefined;
@@ -19,6 +20,13 @@ export interface DaemonConfig {
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** Largest RPC frame accepted, in bytes. */
   maxFrameBytes: number;
+  /**
+   * Keepalive on the connection a migration's source keeps to the destination ferryd (libvirt's
+   * p2p keepalive), so a destination that hangs ends the job; undefined when
+   * `keepalive_interval = -1`. Clients are not pinged: the CLI cannot answer while it waits
+   * for `$EDITOR` (ferry edit), and a unix socket reports a client that died by itself.
+   */
+  keepalive: KeepaliveOptions | undefined;
 }
 
 type Key =
@@ -28,7 +36,9 @@ type Key =
   | 'qemu_binary'
   | 'kvm_device'
   | 'log_level'
-  | 'max_frame_bytes';
+  | 'max_frame_bytes'
+  | 'keepalive_interval'
+  | 'keepalive_count';
 const STRING_KEYS = new Set<Key>([
   'state_dir',
   'run_dir',
@@ -37,10 +47,13 @@ const STRING_KEYS = new Set<Key>([
   'kvm_device',
   'log_level',
 ]);
-const NUMBER_KEYS = new Set<Key>(['max_frame_bytes']);
+const NUMBER_KEYS = new Set<Key>(['max_frame_bytes', 'keepalive_interval', 'keepalive_count']);
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 
 export const DEFAULT_CONFIG_FILE = '/etc/ferry/ferryd.conf';
+/** libvirtd.conf's defaults: a ping after 5 s of silence, the peer dead after 5 unanswered. */
+export const DEFAULT_KEEPALIVE_INTERVAL_S = 5;
+export const DEFAULT_KEEPALIVE_COUNT = 5;
 
 /** Parses the text of a ferryd.conf. */
 export function parseConfigText(text: string, file: string): Partial<Record<Key, string | number>> {
@@ -134,5 +147,24 @@ export function loadConfig(flags: ConfigFlags): DaemonConfig {
     kvmDevice: str('kvm_device') ?? '/dev/kvm',
     logLevel: logLevel as DaemonConfig['logLevel'],
     maxFrameBytes,
+    keepalive: keepaliveFrom(fromFile),
   };
+}
+
+/** keepalive_interval (seconds, -1 = off) and keepalive_count (unanswered pings tolerated). */
+function keepaliveFrom(
+  fromFile: Partial<Record<Key, string | number>>,
+): KeepaliveOptions | undefined {
+  const interval =
+    (fromFile.keepalive_interval as number | undefined) ?? DEFAULT_KEEPALIVE_INTERVAL_S;
+  const count = (fromFile.keepalive_count as number | undefined) ?? DEFAULT_KEEPALIVE_COUNT;
+  if (interval === -1) return undefined;
+  if (interval < 1)
+    throw new FerryError(
+      'INVALID_ARG',
+      `Invalid keepalive_interval ${interval}: expected seconds (at least 1), or -1 to turn keepalive off`,
+    );
+  if (count < 1)
+    throw new FerryError('INVALID_ARG', `Invalid keepalive_count ${count}: expected at least 1`);
+  return { intervalMs: interval * 1000, count };
 }

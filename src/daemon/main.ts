@@ -83,7 +83,7 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
     createState: () => ({ events: false }),
   });
   const migration = {
-    source: { domains, hostUuid, log },
+    source: { domains, hostUuid, log, keepalive: config.keepalive },
     incoming: new IncomingMigrations({ domains, hostUuid, log }),
   };
   server.implementAll(createHandlers(domains, { hostUuid, qemuVersion }, migration));

@@ -5,13 +5,21 @@
  */
 import { FerryError, messageOf } from '../common/errors.js';
 import { parseConnectionUri } from '../common/uri.js';
-import { connectRpc, defaultSocketPath, type RpcClient } from '../rpc/index.js';
+import {
+  connectRpc,
+  defaultSocketPath,
+  type KeepaliveOptions,
+  type RpcClient,
+} from '../rpc/index.js';
 import { METHODS, type Methods } from '../rpc/methods.js';
 
 export type PeerClient = RpcClient<Methods>;
 
-/** Connects to the ferryd named by `uri`; transports other than unix come with issue #4. */
-export async function connectPeer(uri: string): Promise<PeerClient> {
+/**
+ * Connects to the ferryd named by `uri`; transports other than unix come with issue #4.
+ * With `keepalive`, a destination that stops answering (hung, stopped) closes the connection.
+ */
+export async function connectPeer(uri: string, keepalive?: KeepaliveOptions): Promise<PeerClient> {
   const parsed = parseConnectionUri(uri);
   if (parsed.transport !== 'unix') {
     throw new FerryError(
@@ -21,7 +29,10 @@ export async function connectPeer(uri: string): Promise<PeerClient> {
   }
   const socket = parsed.params['socket'] ?? defaultSocketPath(`/${parsed.path}`);
   try {
-    return await connectRpc(socket, METHODS, { timeoutMs: 60_000 });
+    return await connectRpc(socket, METHODS, {
+      timeoutMs: 60_000,
+      ...(keepalive === undefined ? {} : { keepalive }),
+    });
   } catch (err) {
     throw new FerryError('CONNECT_FAILED', `Cannot reach destination ${uri}: ${messageOf(err)}`, {
       cause: err,

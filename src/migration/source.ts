@@ -17,6 +17,7 @@ import type { DomainDef } from '../domain/def.js';
 import { formatDomainXml } from '../domain/xml/index.js';
 import type { DomainManager, DomainRecord, Logger } from '../host/index.js';
 import type { QmpClient } from '../qmp/index.js';
+import type { KeepaliveOptions } from '../rpc/index.js';
 import type { JobStats, MigrateFlags } from '../rpc/schema/migration.js';
 import { capabilitiesFor, checkFlags, parametersFor } from './flags.js';
 import { connectPeer, type PeerClient } from './peer.js';
@@ -26,6 +27,8 @@ export interface SourceOptions {
   domains: DomainManager;
   hostUuid: string;
   log: Logger;
+  /** Keepalive on the connection to the destination ferryd (ferryd.conf keepalive_*). */
+  keepalive?: KeepaliveOptions | undefined;
 }
 
 const PROGRESS_MS = 250;
@@ -57,7 +60,7 @@ export async function migrateOut(
   const { domains } = opts;
   const rec = domains.get(ref);
   checkFlags(flags, { active: rec.proc !== undefined, persistent: rec.persistent });
-  const peer = await connectPeer(destUri);
+  const peer = await connectPeer(destUri, opts.keepalive);
   try {
     const info = await peer.call('host.info', {});
     if (info.hostUuid === opts.hostUuid) {
@@ -116,7 +119,7 @@ async function live(
   if (proc === undefined)
     throw new MigrationError('begin', 'Requested operation is not valid: domain is not running');
   const qmp = proc.qmp;
-  const control = { aborted: false, postcopyRequested: false };
+  const control: JobControl = { aborted: false, postcopyRequested: false };
   const jobId = `out-${Date.now().toString(36)}`;
   domains.acquireJob(rec, {
     id: jobId,
@@ -138,6 +141,9 @@ async function live(
     },
   });
   const wasRunning = rec.state === 'running';
+  // A destination ferryd that dies (its socket closes) or hangs (keepalive gives up) before
+  // the switch-over ends the job: nobody would be there to run the guest.
+  peer.onClose((reason) => (control.peerLost ??= reason));
   let destJob: string | undefined;
   let switchedOver = false;
   try {
@@ -213,11 +219,19 @@ async function live(
   }
 }
 
+/** What the job's other parts tell the watch loop. */
+interface JobControl {
+  aborted: boolean;
+  postcopyRequested: boolean;
+  /** Why the connection to the destination ferryd closed, once it has. */
+  peerLost?: FerryError;
+}
+
 /** Polls QEMU until the job ends, reporting progress and applying the timeout policy. */
 async function watch(
   qmp: QmpClient,
   flags: MigrateFlags,
-  control: { aborted: boolean; postcopyRequested: boolean },
+  control: JobControl,
   rec: DomainRecord,
   domains: DomainManager,
   onProgress: (stats: JobStats) => void,
@@ -240,6 +254,13 @@ async function watch(
       throw new MigrationError(
         'perform',
         `migration ${info.status}${info['error-desc'] === undefined ? '' : `: ${info['error-desc']}`}`,
+      );
+    }
+    if (control.peerLost !== undefined && !postcopyStarted) {
+      throw new MigrationError(
+        'perform',
+        `operation failed: Lost connection to destination host (${control.peerLost.message})`,
+        control.peerLost,
       );
     }
     if (info.status === 'postcopy-active' && !postcopyStarted) {

@@ -32,6 +32,11 @@ export interface TestDaemon {
   stop(): Promise<void>;
   /** Starts the daemon again on the same directories. */
   restart(): Promise<void>;
+  /**
+   * Sends the daemon a signal (SIGKILL, SIGSTOP, SIGCONT…); resolves once it has exited when
+   * the signal ends it. A stopped daemon is continued before the cleanup's SIGTERM.
+   */
+  signal(sig: NodeJS.Signals): Promise<void>;
   /** The daemon's stderr so far (its log). */
   log(): string;
   /** Writes a file in the test directory and returns its path. */
@@ -148,12 +153,23 @@ export async function startDaemon(
     child = c;
     await waitForSocket(socket, c);
   };
+  const running = (): ChildProcess | undefined =>
+    child !== undefined && child.exitCode === null && child.signalCode === null ? child : undefined;
   const stop = async (): Promise<void> => {
-    const c = child;
-    if (c === undefined || c.exitCode !== null) return;
+    const c = running();
+    if (c === undefined) return;
     const exited = new Promise((r) => c.once('exit', r));
+    // A daemon a test stopped (SIGSTOP) would never see the SIGTERM.
+    c.kill('SIGCONT');
     c.kill('SIGTERM');
     await exited;
+  };
+  const signal = async (sig: NodeJS.Signals): Promise<void> => {
+    const c = running();
+    if (c === undefined) throw new Error('ferryd is not running');
+    const exited = new Promise((r) => c.once('exit', r));
+    c.kill(sig);
+    if (sig === 'SIGKILL' || sig === 'SIGTERM') await exited;
   };
   t.after(async () => {
     await stop().catch(() => undefined);
@@ -177,6 +193,7 @@ export async function startDaemon(
     },
     stop,
     restart: start,
+    signal,
     log: () => logText,
     file: (name, text) => {
       const p = join(dir, name);
