@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { FerryError } from '../common/errors.js';
 import { DEFAULT_TCP_PORT } from '../common/uri.js';
 import { formatHostPort } from '../rpc/index.js';
+import type { KeepaliveOptions } from '../rpc/index.js';
 
 export interface DaemonConfig {
   configFile: string | undefined;
@@ -26,6 +27,13 @@ export interface DaemonConfig {
    * unix socket only. Port 0 binds any free port (logged in the 'ferryd ready' line).
    */
   tcp: { address: string; port: number } | undefined;
+  /**
+   * Keepalive on the connection a migration's source keeps to the destination ferryd (libvirt's
+   * p2p keepalive), so a destination that hangs ends the job; undefined when
+   * `keepalive_interval = -1`. Clients are not pinged: the CLI cannot answer while it waits
+   * for `$EDITOR` (ferry edit), and a unix socket reports a client that died by itself.
+   */
+  keepalive: KeepaliveOptions | undefined;
 }
 
 type Key =
@@ -39,7 +47,9 @@ type Key =
   | 'listen_tcp'
   | 'listen_addr'
   | 'tcp_port'
-  | 'auth_tcp';
+  | 'auth_tcp'
+  | 'keepalive_interval'
+  | 'keepalive_count';
 const STRING_KEYS = new Set<Key>([
   'state_dir',
   'run_dir',
@@ -50,7 +60,13 @@ const STRING_KEYS = new Set<Key>([
   'listen_addr',
   'auth_tcp',
 ]);
-const NUMBER_KEYS = new Set<Key>(['max_frame_bytes', 'listen_tcp', 'tcp_port']);
+const NUMBER_KEYS = new Set<Key>([
+  'max_frame_bytes',
+  'listen_tcp',
+  'tcp_port',
+  'keepalive_interval',
+  'keepalive_count',
+]);
 /** Numbers that libvirtd.conf writes quoted (`tcp_port = "16509"`), so a copied line works. */
 const QUOTED_NUMBER_KEYS = new Set<Key>(['tcp_port']);
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
@@ -72,6 +88,9 @@ const CHECKS: Partial<Record<Key, (v: string | number) => string | undefined>> =
 };
 
 export const DEFAULT_CONFIG_FILE = '/etc/ferry/ferryd.conf';
+/** libvirtd.conf's defaults: a ping after 5 s of silence, the peer dead after 5 unanswered. */
+export const DEFAULT_KEEPALIVE_INTERVAL_S = 5;
+export const DEFAULT_KEEPALIVE_COUNT = 5;
 
 /** Parses the text of a ferryd.conf. */
 export function parseConfigText(text: string, file: string): Partial<Record<Key, string | number>> {
@@ -173,6 +192,7 @@ export function loadConfig(flags: ConfigFlags): DaemonConfig {
     kvmDevice: str('kvm_device') ?? '/dev/kvm',
     logLevel: logLevel as DaemonConfig['logLevel'],
     maxFrameBytes,
+    keepalive: keepaliveFrom(fromFile),
   };
 }
 
@@ -196,4 +216,22 @@ function tcpListen(
     );
   }
   return { address, port };
+}
+
+/** keepalive_interval (seconds, -1 = off) and keepalive_count (unanswered pings tolerated). */
+function keepaliveFrom(
+  fromFile: Partial<Record<Key, string | number>>,
+): KeepaliveOptions | undefined {
+  const interval =
+    (fromFile.keepalive_interval as number | undefined) ?? DEFAULT_KEEPALIVE_INTERVAL_S;
+  const count = (fromFile.keepalive_count as number | undefined) ?? DEFAULT_KEEPALIVE_COUNT;
+  if (interval === -1) return undefined;
+  if (interval < 1)
+    throw new FerryError(
+      'INVALID_ARG',
+      `Invalid keepalive_interval ${interval}: expected seconds (at least 1), or -1 to turn keepalive off`,
+    );
+  if (count < 1)
+    throw new FerryError('INVALID_ARG', `Invalid keepalive_count ${count}: expected at least 1`);
+  return { intervalMs: interval * 1000, count };
 }

@@ -90,7 +90,7 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
   });
   const journal = new MigrationJournal(join(config.runDir, 'jobs'));
   const migration = {
-    source: { domains, hostUuid, log, journal },
+    source: { domains, hostUuid, log, journal, keepalive: config.keepalive },
     incoming: new IncomingMigrations({ domains, hostUuid, log, journal }),
   };
   // Domains with an interrupted job are reserved now; the decisions may need the peer.

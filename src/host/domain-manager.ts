@@ -185,7 +185,9 @@ export class DomainManager extends DomainRegistry {
         proc.monitor.execute('cont'),
       );
       this.emitEvent(rec, 'resumed', 'Migration canceled');
-    } else if (wasRunning) {
+    } else if (wasRunning && (rec.state !== 'running' || rec.reason === 'unpaused')) {
+      // QEMU stopped the guest for a switch-over that failed and resumed it by itself. A guest
+      // that ran throughout (e.g. the destination refused it in prepare) keeps its state.
       this.setState(rec, 'running', 'migration canceled', 'resumed', 'Migration canceled');
     }
   }

@@ -3,6 +3,7 @@
  * progress, and applies the job's policy (timeout action, post-copy switch).
  * @module
  */
+import type { FerryError } from '../common/errors.js';
 import type { DomainManager, DomainRecord } from '../host/index.js';
 import type { QmpClient } from '../qmp/index.js';
 import type { JobStats, MigrateFlags } from '../rpc/schema/migration.js';
@@ -15,8 +16,8 @@ const PROGRESS_MS = 250;
 export interface JobControl {
   aborted: boolean;
   postcopyRequested: boolean;
-  /** Set when the connection to the destination ferryd closed during the job. */
-  peerLost: boolean;
+  /** Why the connection to the destination ferryd closed, once it has. */
+  peerLost?: FerryError;
 }
 
 /** Polls QEMU until the job ends, reporting progress and applying the timeout policy. */

@@ -17,6 +17,7 @@ import { FerryError, messageOf } from '../common/errors.js';
 import type { DomainDef } from '../domain/def.js';
 import { formatDomainXml } from '../domain/xml/index.js';
 import type { DomainManager, DomainRecord, Logger } from '../host/index.js';
+import type { KeepaliveOptions } from '../rpc/index.js';
 import type { JobStats, MigrateFlags } from '../rpc/schema/migration.js';
 import { capabilitiesFor, checkFlags, parametersFor } from './flags.js';
 import { MigrationError } from './errors.js';
@@ -31,6 +32,8 @@ export interface SourceOptions {
   hostUuid: string;
   log: Logger;
   journal: MigrationJournal;
+  /** Keepalive on the connection to the destination ferryd (ferryd.conf keepalive_*). */
+  keepalive?: KeepaliveOptions | undefined;
 }
 
 /** Migrates `ref` to the ferryd at `destUri`; resolves with the completed job's statistics. */
@@ -44,7 +47,7 @@ export async function migrateOut(
   const { domains } = opts;
   const rec = domains.get(ref);
   checkFlags(flags, { active: rec.proc !== undefined, persistent: rec.persistent });
-  const peer = await connectPeer(destUri);
+  const peer = await connectPeer(destUri, opts.keepalive);
   try {
     const info = await peer.call('host.info', {});
     if (info.hostUuid === opts.hostUuid) {
@@ -104,7 +107,7 @@ async function live(
   if (proc === undefined)
     throw new MigrationError('begin', 'Requested operation is not valid: domain is not running');
   const qmp = proc.qmp;
-  const control: JobControl = { aborted: false, postcopyRequested: false, peerLost: false };
+  const control: JobControl = { aborted: false, postcopyRequested: false };
   const jobId = `out-${Date.now().toString(36)}`;
   const entry: SourceEntry = {
     role: 'source',
@@ -152,10 +155,11 @@ async function live(
     // From here on the destination may run the guest: the source never resumes it on its own.
     if (!switchedOver()) enter('switching', 'source-switching');
   };
-  // Before the switch-over a lost destination means a failed job: stop the stream now.
-  const stopOnPeerLoss = peer.onClose(() => {
+  // A destination ferryd that dies (its socket closes) or hangs (keepalive gives up) before
+  // the switch-over ends the job at once: nobody would be there to run the guest.
+  const stopOnPeerLoss = peer.onClose((reason) => {
     if (switchedOver() || control.aborted) return;
-    control.peerLost = true;
+    control.peerLost ??= reason;
     void qmp.execute('migrate_cancel').catch(() => undefined);
   });
   try {
@@ -210,7 +214,7 @@ async function live(
     stopOnPeerLoss();
     if (switchedOver()) return await afterSwitchoverFailure(opts, rec, entry, err);
     const failed = await failedStats(qmp, control.aborted);
-    if (entry.destJobId !== undefined && !control.peerLost) {
+    if (entry.destJobId !== undefined && control.peerLost === undefined) {
       await peer
         .call('migration.finish', {
           jobId: entry.destJobId,
@@ -240,10 +244,10 @@ function failureMessage(err: unknown, control: JobControl): FerryError {
       "operation aborted: job 'migration out' canceled by client",
       { cause: err },
     );
-  if (control.peerLost)
+  if (control.peerLost !== undefined)
     return new MigrationError(
       'perform',
-      'Migration failed: the connection to the destination ferryd was lost; the guest stays on this host',
+      `operation failed: Lost connection to destination host (${control.peerLost.message})`,
       err,
     );
   if (err instanceof FerryError) return err;

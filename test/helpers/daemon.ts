@@ -39,6 +39,11 @@ export interface TestDaemon {
   restart(): Promise<void>;
   /** Resolves when the daemon process has exited (e.g. at a crash point). */
   exited(): Promise<void>;
+  /**
+   * Sends the daemon a signal (SIGKILL, SIGSTOP, SIGCONT…); resolves once it has exited when
+   * the signal ends it. A stopped daemon is continued before the cleanup's SIGTERM.
+   */
+  signal(sig: NodeJS.Signals): Promise<void>;
   /** The daemon's stderr so far (its log). */
   log(): string;
   /** Writes a file in the test directory and returns its path. */
@@ -223,12 +228,23 @@ export async function startDaemon(
       writeFileSync(config, tcpConfig(Number(m[1])));
     }
   };
+  const running = (): ChildProcess | undefined =>
+    child !== undefined && child.exitCode === null && child.signalCode === null ? child : undefined;
   const stop = async (): Promise<void> => {
-    const c = child;
-    if (c === undefined || c.exitCode !== null) return;
+    const c = running();
+    if (c === undefined) return;
     const exited = new Promise((r) => c.once('exit', r));
+    // A daemon a test stopped (SIGSTOP) would never see the SIGTERM.
+    c.kill('SIGCONT');
     c.kill('SIGTERM');
     await exited;
+  };
+  const signal = async (sig: NodeJS.Signals): Promise<void> => {
+    const c = running();
+    if (c === undefined) throw new Error('ferryd is not running');
+    const exited = new Promise((r) => c.once('exit', r));
+    c.kill(sig);
+    if (sig === 'SIGKILL' || sig === 'SIGTERM') await exited;
   };
   t.after(async () => {
     await stop().catch(() => undefined);
@@ -260,6 +276,7 @@ export async function startDaemon(
       if (c === undefined || c.exitCode !== null || c.signalCode !== null) return;
       await new Promise((r) => c.once('exit', r));
     },
+    signal,
     log: () => logText,
     file: (name, text) => {
       const p = join(dir, name);

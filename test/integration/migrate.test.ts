@@ -5,30 +5,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startDaemon, type TestDaemon } from '../helpers/daemon.js';
-import { guestXml, readHeartbeats, waitForHeartbeat } from '../helpers/guest.js';
-
-/** Heartbeats form one boot: sequence without gaps, uptime always growing, nothing corrupted. */
-function assertOneLife(serial: string): void {
-  const beats = readHeartbeats(serial);
-  assert.ok(beats.length > 0, 'guest printed heartbeats');
-  beats.forEach((hb, i) => {
-    assert.equal(hb.seq, i + 1, `heartbeat ${i + 1} in sequence (no reboot, nothing lost)`);
-    if (i > 0) assert.ok(hb.uptime > (beats[i - 1]?.uptime ?? 0), 'uptime keeps growing');
-    assert.equal(hb.corrupt, 0, `no corrupted page (heartbeat ${hb.seq})`);
-  });
-}
-
-async function keepsBeating(serial: string, more = 3): Promise<void> {
-  const last = readHeartbeats(serial).at(-1)?.seq ?? 0;
-  await waitForHeartbeat(serial, { pred: (hb) => hb.seq >= last + more, timeoutMs: 30_000 });
-}
-
-async function twoHosts(t: Parameters<typeof startDaemon>[0]): Promise<[TestDaemon, TestDaemon]> {
-  return [await startDaemon(t), await startDaemon(t)];
-}
+import { guestXml, waitForHeartbeat } from '../helpers/guest.js';
+import { assertOneLife, keepsBeating, twoHosts, waitForStatusPid } from '../helpers/migration.js';
 
 test(
   'live migration with --persistent moves a dirtying guest without losing a beat, and back and forth',
@@ -248,14 +227,7 @@ test(
     await a.ferryOk('start', 'k');
     await waitForHeartbeat(serial, { pred: (hb) => hb.dirtiedMib >= 32 });
     const job = a.ferry('migrate', '--live', '--bandwidth', '5', 'k', b.uri);
-    let pid: number | undefined;
-    for (let i = 0; i < 100 && pid === undefined; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      const file = readdirSync(b.runDir).find((f) => f.endsWith('.json'));
-      if (file !== undefined)
-        pid = (JSON.parse(readFileSync(join(b.runDir, file), 'utf8')) as { pid: number }).pid;
-    }
-    assert.ok(pid !== undefined, 'destination QEMU started');
+    const pid = await waitForStatusPid(b);
     await new Promise((r) => setTimeout(r, 500));
     process.kill(pid, 'SIGKILL');
     const r = await job;
