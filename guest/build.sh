@@ -2,7 +2,8 @@
 # Builds the Ferry test guest into guest/out/:
 #   vmlinuz      Debian's stock amd64 kernel (extracted from the .deb, nothing installed)
 #   vmlinux      the same kernel uncompressed (PVH ELF): boots ~2.5 s faster under TCG
-#   initrd.img   gzip'd newc cpio: busybox, /init, /bin/ferry-workload, virtio-blk modules
+#   initrd.img   gzip'd newc cpio: busybox, /init, /bin/ferry-workload, virtio-blk and
+#                pvpanic modules
 #   guest.env    FERRY_GUEST_KERNEL / FERRY_GUEST_INITRD / FERRY_GUEST_CMDLINE
 #   stamp        sha256 over the inputs; an unchanged stamp means "up to date"
 # Usage: bash guest/build.sh [--force]
@@ -22,8 +23,12 @@ die() { printf 'guest: error: %s\n' "$*" >&2; exit 1; }
 # dirty-page tracking for pages whose TLB entries stay hot across a migration
 # bitmap sync (guest kernel crashes after multi-pass migrations without it);
 # with PTI every user/kernel switch reloads CR3, which flushes QEMU's soft TLB.
-CMDLINE="console=ttyS0 quiet panic=-1 pti=on mitigations=off no_timer_check tsc=reliable \
-random.trust_cpu=on cryptomgr.notests 8250.nr_uarts=1 i8042.noaux i8042.nokbd"
+# oops=panic and unknown_nmi_panic=1 turn a kernel oops (what a guest corrupted by a
+# migration shows first) and an injected NMI into a panic, which the pvpanic driver
+# reports to QEMU (GUEST_PANICKED) before panic=-1 would reboot the guest.
+CMDLINE="console=ttyS0 quiet panic=-1 oops=panic unknown_nmi_panic=1 pti=on mitigations=off \
+no_timer_check tsc=reliable random.trust_cpu=on cryptomgr.notests 8250.nr_uarts=1 i8042.noaux \
+i8042.nokbd"
 
 # ---------------------------------------------------------------- packages
 needed=(busybox-static cpio gcc libc6-dev qemu-system-x86 xz-utils)
@@ -188,7 +193,8 @@ add_mod() {
   esac
 }
 builtin_has() { grep -q "/$1.ko\$" "$moddir/modules.builtin" 2>/dev/null; }
-for m in virtio_pci virtio_blk button evdev; do
+# pvpanic_mmio first: it binds the ISA pvpanic device (ACPI QEMU0001) that reports a panic.
+for m in pvpanic_mmio virtio_pci virtio_blk button evdev; do
   if builtin_has "$m"; then log "module $m is built in"; else add_mod "$m"; fi
 done
 printf '%s\n' "${order[@]}" >"$root/lib/modules/load-order"

@@ -7,13 +7,19 @@ mount -t sysfs sysfs /sys
 read -r up _ </proc/uptime
 echo "FERRY-GUEST-BOOTED uptime=$up"
 
-# Drivers for a virtio disk (/dev/vda) and for the ACPI power button, loaded in
+# Drivers for pvpanic, a virtio disk (/dev/vda) and the ACPI power button, loaded in
 # the background so they do not delay the first heartbeat (the disk workload
 # waits for its device node). Listed in dependency order by build.sh.
 (
   for m in $(cat /lib/modules/load-order); do
     insmod "/lib/modules/$m.ko" 2>/dev/null
+    # FERRY-PVPANIC-READY: from now on a panic reaches QEMU as GUEST_PANICKED (tests wait
+    # for it before they make the guest panic). Absent when the domain has no pvpanic device.
+    if [ "$m" = pvpanic_mmio ] && ls /sys/bus/platform/drivers/pvpanic-mmio 2>/dev/null | grep -q QEMU0001; then
+      echo "FERRY-PVPANIC-READY"
+    fi
   done
+  touch /tmp/modules-loaded
   # ACPI power button (QMP system_powerdown, virsh shutdown): busybox acpid
   # runs /etc/acpi/PWRF/00000080, which prints FERRY-GUEST-POWEROFF and powers off.
   # FERRY-ACPI-READY tells tests the power button is heard from now on: acpid has opened
@@ -26,6 +32,33 @@ echo "FERRY-GUEST-BOOTED uptime=$up"
     wait $apid
   fi
 ) &
+
+# Self-tests of the host's crash handling, after the modules (pvpanic) are in:
+# ferry.panic_after=S panics the kernel S seconds later (sysrq 'c', from process context,
+# so the panic text reaches the console before pvpanic stops the guest); ferry.halt_after=S
+# halts it (`halt -f`: every vCPU stops with interrupts off, a guest that makes no progress
+# while QEMU still says running).
+for arg in $(cat /proc/cmdline); do
+  case "$arg" in
+    ferry.panic_after=*) panic_after="${arg#*=}" ;;
+    ferry.halt_after=*) halt_after="${arg#*=}" ;;
+  esac
+done
+if [ -n "$panic_after$halt_after" ]; then
+  (
+    until [ -e /tmp/modules-loaded ]; do sleep 0.1; done
+    if [ -n "$panic_after" ]; then
+      sleep "$panic_after"
+      echo "FERRY-PANIC-TRIGGER"
+      echo c >/proc/sysrq-trigger
+    fi
+    if [ -n "$halt_after" ]; then
+      sleep "$halt_after"
+      echo "FERRY-HALT-TRIGGER"
+      halt -f
+    fi
+  ) &
+fi
 
 /bin/ferry-workload
 echo "FERRY-WORKLOAD-EXITED rc=$?"

@@ -23,6 +23,8 @@ export const ERROR_CODES = {
   CONNECT_FAILED: -32019,
   QMP_ERROR: -32020,
   AUTH_FAILED: -32021,
+  /** A migration completed, but the guest failed on the destination (data.evidence says how). */
+  GUEST_FAILED: -32022,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

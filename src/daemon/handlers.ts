@@ -106,6 +106,7 @@ export function createHandlers(
     'domain.suspend': async (p) => ({ name: await domains.suspend(p.domain) }),
     'domain.resume': async (p) => ({ name: await domains.resume(p.domain) }),
     'domain.reboot': async (p) => ({ name: await domains.reboot(p.domain) }),
+    'domain.injectNmi': async (p) => ({ name: await domains.injectNmi(p.domain) }),
     'domain.consoleLog': (p) => {
       const rec = domains.get(p.domain);
       if (rec.consoleLog === undefined) return { text: '', path: null };

@@ -91,7 +91,13 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
   const journal = new MigrationJournal(join(config.runDir, 'jobs'));
   const migration = {
     source: { domains, hostUuid, log, journal, keepalive: config.keepalive },
-    incoming: new IncomingMigrations({ domains, hostUuid, log, journal }),
+    incoming: new IncomingMigrations({
+      domains,
+      hostUuid,
+      log,
+      journal,
+      watchMs: config.migrationWatchMs,
+    }),
   };
   // Domains with an interrupted job are reserved now; the decisions may need the peer.
   const recovered = recoverJobs({ domains, journal, incoming: migration.incoming, log });

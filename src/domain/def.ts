@@ -124,6 +124,18 @@ export interface GraphicsDef {
   unmodelled?: ExtraByPath;
 }
 
+/**
+ * A panic device (libvirt's <panic>): how the guest kernel tells QEMU it panicked. Only the
+ * ISA pvpanic device (port 0x505 unless `iobase` says otherwise) runs under Ferry.
+ */
+export interface PanicDef {
+  model: 'isa';
+  /** I/O port from <address type='isa' iobase='…'/>; QEMU's default 0x505 when absent. */
+  iobase?: number;
+  extra: RawXml[];
+  unmodelled?: ExtraByPath;
+}
+
 /** A passed-through host device: accepted and kept, but it pins the guest to its host. */
 export interface HostdevDef {
   raw: RawXml;
@@ -137,6 +149,7 @@ export interface DevicesDef {
   consoles: CharDevDef[];
   graphics: GraphicsDef[];
   hostdevs: HostdevDef[];
+  panics: PanicDef[];
   /** Device elements Ferry does not model (controllers, memballoon, …), in document order. */
   extra: RawXml[];
 }
@@ -161,6 +174,12 @@ export interface DomainDef {
   onReboot: LifecycleAction;
   onCrash: CrashAction;
   devices: DevicesDef;
+  /**
+   * Ferry's own settings, read from `<metadata><ferry:watch xmlns:ferry='urn:ferry:domain:1.0'
+   * …/></metadata>`. Derived at parse time: the <metadata> element itself stays verbatim in
+   * `extra`, which is what dumpxml writes.
+   */
+  ferry?: FerrySettings;
   /** Top-level elements Ferry does not model (<metadata>, <qemu:commandline>, …). */
   extra: RawXml[];
   /**
@@ -170,6 +189,12 @@ export interface DomainDef {
   namespaces?: Record<string, string>;
   /** Unknown attributes of <domain> and of its text elements ('vcpu', 'memory', 'devices', …). */
   unmodelled?: ExtraByPath;
+}
+
+/** What a definition's <ferry:watch> metadata element says. */
+export interface FerrySettings {
+  /** False when the definition opts out of the pvpanic device Ferry adds by default. */
+  pvpanic: boolean;
 }
 
 /** Names of elements the parser did not model, for the define-time warning. */

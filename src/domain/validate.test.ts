@@ -25,6 +25,7 @@ function def(): DomainDef {
       consoles: [],
       graphics: [],
       hostdevs: [],
+      panics: [],
       extra: [],
     },
     extra: [],

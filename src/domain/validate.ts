@@ -138,6 +138,17 @@ function checkGraphics(def: DomainDef): void {
   }
 }
 
+function checkPanics(def: DomainDef): void {
+  const { panics } = def.devices;
+  // Two pvpanic devices would report the same panic twice, or fight over port 0x505.
+  if (panics.length > 1) invalid(`A domain has at most one <panic> device, found ${panics.length}`);
+  if (panics.length > 0 && def.ferry?.pvpanic === false) {
+    invalid(
+      "The definition has a <panic> device but its <ferry:watch pvpanic='off'/> metadata opts out of pvpanic",
+    );
+  }
+}
+
 /**
  * Checks a domain definition, throwing on the first problem.
  * @throws {FerryError} XML_ERROR with a one-line message naming the offending value, or
@@ -154,4 +165,5 @@ export function validateDomainDef(def: DomainDef): void {
   checkInterfaces(def);
   checkCharDevs(def);
   checkGraphics(def);
+  checkPanics(def);
 }

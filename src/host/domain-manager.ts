@@ -129,17 +129,31 @@ export class DomainManager extends DomainRegistry {
     return rec.def.name;
   }
 
+  /**
+   * Resumes a paused guest, or (as libvirt allows) a panicked one, which then carries on with
+   * its panic: it flushes its console and reboots or halts as its kernel is set to.
+   */
   async resume(ref: string): Promise<string> {
     const rec = this.get(ref);
     await this.locked(rec, async () => {
       const proc = this.requireActive(rec);
-      if (rec.state !== 'paused')
+      if (rec.state !== 'paused' && rec.state !== 'crashed')
         throw new FerryError(
           'OPERATION_INVALID',
           'Requested operation is not valid: domain is not paused',
         );
       await this.transition(rec, 'running', 'unpaused', () => proc.monitor.execute('cont'));
+      rec.panic = undefined;
       this.emitEvent(rec, 'resumed', 'Unpaused');
+    });
+    return rec.def.name;
+  }
+
+  /** Injects an NMI into every vCPU (virsh inject-nmi); guests may be set to panic on one. */
+  async injectNmi(ref: string): Promise<string> {
+    const rec = this.get(ref);
+    await this.locked(rec, async () => {
+      await this.requireActive(rec).monitor.execute('inject-nmi');
     });
     return rec.def.name;
   }

@@ -17,6 +17,16 @@ export interface ActiveJob {
   startPostcopy(): Promise<void>;
 }
 
+/** A GUEST_PANICKED event as the host saw it: the evidence a crashed domain keeps. */
+export interface PanicRecord {
+  /** When ferryd received the event (ms since the epoch). */
+  at: number;
+  /** What QEMU did: 'pause' (Ferry's setting), 'poweroff' or 'run'. */
+  action: string;
+  /** QEMU's GuestPanicInformation, when the panic device provides any. */
+  info?: Record<string, unknown>;
+}
+
 export interface DomainRecord {
   /** The persistent definition, or the transient one for a transient domain. */
   def: DomainDef;
@@ -31,6 +41,10 @@ export interface DomainRecord {
   stopping: 'destroyed' | 'shutdown' | 'migrated' | undefined;
   /** Serial log file (file chardev or pty log), for consoleLog and the tests. */
   consoleLog: string | undefined;
+  /** QEMU's own log (its command line and messages) while active. */
+  qemuLog: string | undefined;
+  /** The guest's panic while it is crashed (panicked); cleared when QEMU ends. */
+  panic: PanicRecord | undefined;
   /** The job running on this domain (one at a time), if any. */
   job: ActiveJob | undefined;
   /** Statistics of the last finished job, for domjobinfo --completed. */
@@ -82,6 +96,8 @@ export function newRecord(def: DomainDef, persistent: boolean): DomainRecord {
     proc: undefined,
     stopping: undefined,
     consoleLog: undefined,
+    qemuLog: undefined,
+    panic: undefined,
     job: undefined,
     lastJob: undefined,
     tuning: { ...DEFAULT_MIGRATION_TUNING },

@@ -120,6 +120,7 @@ export abstract class DomainRegistry extends EventEmitter<{ event: [DomainEvent]
         this.setState(rec, 'paused', 'unknown', 'suspended', 'Paused');
       if (ev.event === 'RESUME' && rec.state === 'paused')
         this.setState(rec, 'running', 'unpaused', 'resumed', 'Unpaused');
+      if (ev.event === 'GUEST_PANICKED') this.#panicked(rec, ev.data);
       if (ev.event === 'SHUTDOWN' && ev.data['guest'] === true && rec.stopping === undefined) {
         // The guest powered off; QEMU waits (-no-shutdown) for ferryd to end it.
         rec.stopping = 'shutdown';
@@ -132,6 +133,23 @@ export abstract class DomainRegistry extends EventEmitter<{ event: [DomainEvent]
       if (rec.proc !== proc || rec.stopping === 'destroyed' || rec.stopping === 'migrated') return;
       await this.locked(rec, () => Promise.resolve(this.finishExit(rec, exit)));
     });
+  }
+
+  /**
+   * The guest kernel panicked and QEMU paused it (-action panic=pause): the domain shows
+   * crashed (panicked) and keeps its QEMU, console and memory for inspection until destroyed.
+   */
+  #panicked(rec: DomainRecord, data: Record<string, unknown>): void {
+    const info = data['info'];
+    rec.panic = {
+      at: Date.now(),
+      action: typeof data['action'] === 'string' ? data['action'] : 'unknown',
+      ...(typeof info === 'object' && info !== null
+        ? { info: info as Record<string, unknown> }
+        : {}),
+    };
+    this.log.warn({ domain: rec.def.name, panic: rec.panic }, 'guest panicked');
+    this.setState(rec, 'crashed', 'panicked', 'crashed', 'Panicked');
   }
 
   protected finishExit(rec: DomainRecord, exit: ExitInfo): void {
@@ -150,6 +168,8 @@ export abstract class DomainRegistry extends EventEmitter<{ event: [DomainEvent]
     rec.id = null;
     rec.liveDef = undefined;
     rec.stopping = undefined;
+    rec.panic = undefined;
+    rec.qemuLog = undefined;
     this.setState(rec, 'shut off', reason, 'stopped', detail);
     if (!rec.persistent) this.records.delete(rec.def.uuid);
   }

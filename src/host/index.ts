@@ -4,8 +4,10 @@
  */
 export { DomainManager } from './domain-manager.js';
 export type { DomainManagerOptions } from './domain-registry.js';
-export type { ActiveJob, DomainRecord } from './domain-record.js';
+export type { ActiveJob, DomainRecord, PanicRecord } from './domain-record.js';
 export { DEFAULT_MIGRATION_TUNING } from './domain-record.js';
 export type { Logger } from './logger.js';
 export { SILENT_LOGGER } from './logger.js';
 export { loadHostUuid } from './identity.js';
+export { processCpuTimeNs, threadSchedStat } from './cpu-time.js';
+export type { ThreadSchedStat } from './cpu-time.js';

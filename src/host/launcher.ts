@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { FerryError, messageOf } from '../common/errors.js';
+import { withBootDefaults } from '../domain/defaults.js';
 import type { DomainDef } from '../domain/def.js';
 import { writeFileAtomic, type DomainStore, type RuntimeStatus } from '../domain/store.js';
 import { formatDomainXml, parseDomainXml } from '../domain/xml/index.js';
@@ -41,9 +42,13 @@ export class Launcher {
     this.#nextId = readNextId(opts.idFile);
   }
 
-  /** Starts QEMU for `def` and fills in the record's runtime fields once it runs. */
+  /**
+   * Starts QEMU for `def` and fills in the record's runtime fields once it runs. A fresh boot
+   * gets Ferry's boot defaults (pvpanic); an incoming guest keeps exactly the source's devices.
+   */
   async start(rec: DomainRecord, def: DomainDef, paused: boolean, incoming = false): Promise<void> {
-    this.#checkHost(def);
+    const live = incoming ? def : withBootDefaults(def);
+    this.#checkHost(live);
     const base = join(this.#opts.runDir, def.uuid);
     const qmpSocket = `${base}.qmp`;
     const pidFile = `${base}.pid`;
@@ -51,7 +56,7 @@ export class Launcher {
     rmSync(qmpSocket, { force: true });
     // Unlike libvirt, no -S unless asked: ferryd sets nothing up before the vCPUs run, and a
     // guest that waits for the monitor handshake boots later than bare QEMU (bench/README.md).
-    const args = buildCommandLine(def, {
+    const args = buildCommandLine(live, {
       qmpSocket,
       pidFile,
       // An incoming guest stays paused after the stream until the job's finish phase.
@@ -59,21 +64,24 @@ export class Launcher {
       ptyLogFile: ptyLog,
       ...(incoming ? { incoming: 'defer' as const } : {}),
     });
+    const qemuLog = this.#qemuLogOf(def.name);
     const proc = await QemuProcess.launch({
       binary: this.#opts.qemuBinary,
       args,
-      logFile: join(this.#opts.logDir, `${def.name}.log`),
+      logFile: qemuLog,
       qmpSocket,
     });
     const id = this.#allocateId();
     Object.assign(rec, {
       id,
       proc,
-      liveDef: def,
+      liveDef: live,
       state: paused || incoming ? 'paused' : 'running',
       reason: incoming ? 'migrating' : paused ? 'user' : 'booted',
       stopping: undefined,
-      consoleLog: consoleLogOf(def, ptyLog),
+      consoleLog: consoleLogOf(live, ptyLog),
+      qemuLog,
+      panic: undefined,
     } satisfies Partial<DomainRecord>);
     if (rec.def.uuid !== def.uuid || !rec.persistent) rec.def = def;
     this.saveStatus(rec);
@@ -147,6 +155,8 @@ export class Launcher {
       );
     }
     const running = runState.running;
+    // The panic's details went with the ferryd that saw the event; QEMU's state still tells.
+    const panicked = runState.status === 'guest-panicked';
     this.#nextId = Math.max(this.#nextId, status.id + 1);
     log.info(
       { domain: status.name, id: status.id, pid: status.pid },
@@ -158,9 +168,10 @@ export class Launcher {
       proc,
       liveDef,
       persistent: persistent !== undefined && status.persistent,
-      state: running ? 'running' : 'paused',
-      reason: running ? 'booted' : 'unknown',
+      state: panicked ? 'crashed' : running ? 'running' : 'paused',
+      reason: panicked ? 'panicked' : running ? 'booted' : 'unknown',
       consoleLog: consoleLogOf(liveDef, join(this.#opts.runDir, `${status.uuid}.console.log`)),
+      qemuLog: this.#qemuLogOf(status.name),
     } satisfies Partial<DomainRecord>);
     return rec;
   }
@@ -196,6 +207,10 @@ export class Launcher {
         }
       }
     }
+  }
+
+  #qemuLogOf(name: string): string {
+    return join(this.#opts.logDir, `${name}.log`);
   }
 
   #allocateId(): number {

@@ -12,6 +12,8 @@ import { parseDomainXml } from '../domain/xml/index.js';
 import type { DomainManager, DomainRecord, Logger } from '../host/index.js';
 import type { JobStats } from '../rpc/schema/migration.js';
 import type { DestinationEntry, JobOutcome, MigrationJournal } from './journal.js';
+import { guestFailedError } from './guest-evidence.js';
+import { watchGuestAfterSwitchover } from './guest-watch.js';
 import { allocatePort, DEFAULT_PORT_RANGE } from './ports.js';
 import { jobStatsFrom, nextMigrationEvent, type MigrationInfo } from './stats.js';
 
@@ -41,6 +43,8 @@ export interface DestinationOptions {
   log: Logger;
   journal: MigrationJournal;
   portRange?: readonly [number, number];
+  /** How long the guest is watched after the switch-over (ferryd.conf migration_watch_ms). */
+  watchMs?: number;
 }
 
 export class IncomingMigrations {
@@ -185,7 +189,31 @@ export class IncomingMigrations {
       );
     }
     this.#complete(job, p.stats);
+    await this.#watchGuest(job, p.suspend);
     return { name: rec.def.name, state: rec.state };
+  }
+
+  /**
+   * A completed stream is not proof that the guest survived it: watch it run here for a while
+   * (guest-watch.ts) and turn a guest that failed into an error carrying the evidence.
+   */
+  async #watchGuest(job: IncomingJob, suspended: boolean): Promise<void> {
+    const graceMs = this.#opts.watchMs ?? 0;
+    if (suspended || graceMs <= 0) return;
+    const { rec } = job;
+    const verdict = await watchGuestAfterSwitchover(rec, { graceMs });
+    if (verdict.ok) return;
+    this.#opts.log.error(
+      { domain: rec.def.name, evidence: verdict.evidence },
+      'guest failed on the destination after the switch-over',
+    );
+    const err = guestFailedError(rec.def.name, verdict.evidence);
+    if (rec.lastJob !== undefined) rec.lastJob = { ...rec.lastJob, error: err.message };
+    job.entry = this.#opts.journal.finish(job.entry, 'completed', {
+      ...(job.entry.stats ?? { type: 'Completed', status: 'completed' }),
+      error: err.message,
+    });
+    throw err;
   }
 
   /**

@@ -1,6 +1,7 @@
 /**
  * Migration: the five-phase job between two ferryd (see source.ts for the sequence), the
- * flag rules and QEMU capability table, and query-migrate → domjobinfo statistics.
+ * flag rules and QEMU capability table, query-migrate → domjobinfo statistics, and the watch
+ * of the guest on the destination after the switch-over (guest-watch.ts).
  * @module
  */
 export { migrateOut } from './source.js';
@@ -18,3 +19,7 @@ export {
 } from './flags.js';
 export { jobStatsFrom } from './stats.js';
 export type { MigrationInfo } from './stats.js';
+export { watchGuest, watchGuestAfterSwitchover, MIN_PROGRESS_WINDOW_MS } from './guest-watch.js';
+export type { GuestVerdict, GuestWatchOptions, WatchQmp, WatchTarget } from './guest-watch.js';
+export { guestFailedError, keyConsoleLine } from './guest-evidence.js';
+export type { GuestEvidence, GuestFailureKind, VcpuProgress } from './guest-evidence.js';

@@ -157,6 +157,8 @@ async function live(
   };
   // A destination ferryd that dies (its socket closes) or hangs (keepalive gives up) before
   // the switch-over ends the job at once: nobody would be there to run the guest.
+  let guestFailure: FerryError | undefined;
+  let stats: JobStats;
   const stopOnPeerLoss = peer.onClose((reason) => {
     if (switchedOver() || control.aborted) return;
     control.peerLost ??= reason;
@@ -195,21 +197,29 @@ async function live(
         postcopy,
         ...(stats === undefined ? {} : { stats }),
       });
-    const stats = await watch(qmp, flags, control, rec, domains, onProgress, async () => {
+    stats = await watch(qmp, flags, control, rec, domains, onProgress, async () => {
       switchOver();
       await finish(true);
     });
     switchOver();
-    await finish(false, stats);
+    guestFailure = await finish(false, stats).then(
+      () => undefined,
+      (err: unknown) => {
+        // The stream completed and the guest ran on the destination, then failed there: the
+        // job is over (never resume the source copy: the guest may have written to disks).
+        if (err instanceof FerryError && err.code === 'GUEST_FAILED') return err;
+        throw err;
+      },
+    );
     crashPoint('source-finished');
     await domains.stopMigrated(rec, flags.undefineSource);
-    journal.finish(entry, 'completed', stats);
-    domains.releaseJob(rec, stats);
+    const final = guestFailure === undefined ? stats : { ...stats, error: guestFailure.message };
+    journal.finish(entry, 'completed', final);
+    domains.releaseJob(rec, final);
     log.info(
       { domain: def.name, job: jobId, ms: stats.timeElapsedMs, downtime: stats.totalDowntimeMs },
       'migration completed',
     );
-    return { name: def.name, stats };
   } catch (err) {
     stopOnPeerLoss();
     if (switchedOver()) return await afterSwitchoverFailure(opts, rec, entry, err);
@@ -234,6 +244,8 @@ async function live(
     domains.releaseJob(rec, final);
     throw error;
   }
+  if (guestFailure !== undefined) throw guestFailure;
+  return { name: def.name, stats };
 }
 
 /** The error a failed (not switched-over) job reports. */

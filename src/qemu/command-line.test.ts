@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DomainDef } from '../domain/def.js';
 import { FerryError } from '../common/errors.js';
+import { withBootDefaults } from '../domain/defaults.js';
 import { buildCommandLine, effectiveSerials, qemuOptValue } from './command-line.js';
 
 function baseDef(overrides: Partial<DomainDef> = {}): DomainDef {
@@ -33,6 +34,7 @@ function baseDef(overrides: Partial<DomainDef> = {}): DomainDef {
       consoles: [],
       graphics: [],
       hostdevs: [],
+      panics: [],
       extra: [],
     },
     extra: [],
@@ -65,6 +67,8 @@ test('buildCommandLine() gives the argv of a minimal kernel-boot guest', () => {
     '-rtc',
     'base=utc',
     '-no-shutdown',
+    '-action',
+    'panic=pause',
     '-S',
     '-kernel',
     '/k',
@@ -138,6 +142,7 @@ test('buildCommandLine() wires disks, NICs and an appending file serial', () => 
       ],
       graphics: [],
       hostdevs: [],
+      panics: [],
       extra: [],
     },
   });
@@ -176,6 +181,27 @@ test('buildCommandLine() refuses what this host cannot run, naming it', () => {
   const withNetwork = baseDef();
   withNetwork.devices.interfaces.push({ type: 'network', source: 'default', extra: [] });
   assert.throws(() => buildCommandLine(withNetwork, ctx), /virtual network 'default'/);
+});
+
+test('a booted guest gets an ISA pvpanic device unless its definition opts out', () => {
+  const pvpanic = (argv: string[]): string[] =>
+    argv.filter((a, i) => argv[i - 1] === '-device' && a.startsWith('pvpanic'));
+  // As written, the definition has no <panic>: the device comes from the boot defaults.
+  assert.deepEqual(pvpanic(buildCommandLine(baseDef(), ctx)), []);
+  const booted = withBootDefaults(baseDef());
+  assert.deepEqual(booted.devices.panics, [{ model: 'isa', extra: [] }]);
+  assert.deepEqual(pvpanic(buildCommandLine(booted, ctx)), ['pvpanic,id=panic0']);
+  const optedOut = withBootDefaults(baseDef({ ferry: { pvpanic: false } }));
+  assert.deepEqual(optedOut.devices.panics, []);
+  assert.deepEqual(pvpanic(buildCommandLine(optedOut, ctx)), []);
+  // An explicit <panic> with its own port is used as it is.
+  const explicit = baseDef();
+  explicit.devices.panics.push({ model: 'isa', iobase: 0x506, extra: [] });
+  assert.equal(withBootDefaults(explicit), explicit);
+  assert.deepEqual(pvpanic(buildCommandLine(explicit, ctx)), ['pvpanic,id=panic0,ioport=1286']);
+  // Whatever the device, QEMU keeps a panicked guest paused rather than resetting it.
+  const argv = buildCommandLine(optedOut, ctx);
+  assert.equal(argv[argv.indexOf('-action') + 1], 'panic=pause');
 });
 
 test('effectiveSerials() keeps a console that has no serial of its own', () => {

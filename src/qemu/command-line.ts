@@ -214,6 +214,9 @@ export function buildCommandLine(def: DomainDef, ctx: CommandLineContext): strin
   // Like libvirt: QEMU stays after the guest powers off, so ferryd (or a ferryd restarted
   // meanwhile) sees the 'shutdown' run state and knows why the guest stopped before ending it.
   args.push('-no-shutdown');
+  // A panicked guest stays paused (status 'guest-panicked') instead of being reset or powered
+  // off, so its console, its memory and the panic itself remain for inspection.
+  args.push('-action', 'panic=pause');
   if (def.onReboot === 'destroy') args.push('-no-reboot');
   if (ctx.startPaused) args.push('-S');
   if (def.os.kernel !== undefined) args.push('-kernel', def.os.kernel);
@@ -234,6 +237,10 @@ export function buildCommandLine(def: DomainDef, ctx: CommandLineContext): strin
       '-device',
       `isa-serial,chardev=${id},id=serial${i}`,
     );
+  });
+  def.devices.panics.forEach((panic, i) => {
+    const ioport = panic.iobase === undefined ? '' : `,ioport=${panic.iobase}`;
+    args.push('-device', `pvpanic,id=panic${i}${ioport}`);
   });
   const vnc = def.devices.graphics.find((g) => g.type === 'vnc');
   if (vnc !== undefined) {

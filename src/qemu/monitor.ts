@@ -50,6 +50,7 @@ export interface QmpCommands {
   stop: { args: undefined; ret: Record<string, never> };
   system_powerdown: { args: undefined; ret: Record<string, never> };
   system_reset: { args: undefined; ret: Record<string, never> };
+  'inject-nmi': { args: undefined; ret: Record<string, never> };
   quit: { args: undefined; ret: Record<string, never> };
 }
 

@@ -92,6 +92,11 @@ export const METHODS = {
     params: DomainRef,
     result: z.strictObject({ name: z.string() }),
   },
+  'domain.injectNmi': {
+    doc: 'Inject an NMI into the guest (virsh inject-nmi); a guest may be set to panic on one.',
+    params: DomainRef,
+    result: z.strictObject({ name: z.string() }),
+  },
   'domain.reboot': {
     doc: 'Reset the guest (the QEMU process stays).',
     params: DomainRef,

@@ -49,6 +49,10 @@ export interface GuestXmlOptions {
   extraDevices?: string;
   type?: 'qemu' | 'kvm';
   kernel?: string;
+  /** More kernel command-line keys, e.g. 'ferry.panic_after=1'. */
+  extraCmdline?: string;
+  /** Elements placed in <domain> before <memory>, e.g. a <metadata>. */
+  extraTop?: string;
 }
 
 /** Domain XML for the test guest, with its serial console appended to `serialLog`. */
@@ -58,9 +62,10 @@ export function guestXml(o: GuestXmlOptions): string {
     `ferry.hb_ms=${o.hbMs ?? 500}`,
     `ferry.dirty_mb=${o.dirtyMiB ?? 0}`,
     `ferry.dirty_rate=${o.dirtyRate ?? 0}`,
+    ...(o.extraCmdline === undefined ? [] : [o.extraCmdline]),
   ].join(' ');
   return `<domain type='${o.type ?? 'qemu'}'>
-  <name>${o.name}</name>${o.uuid === undefined ? '' : `\n  <uuid>${o.uuid}</uuid>`}
+  <name>${o.name}</name>${o.uuid === undefined ? '' : `\n  <uuid>${o.uuid}</uuid>`}${o.extraTop ?? ''}
   <memory unit='MiB'>${o.memoryMiB ?? (o.dirtyMiB ?? 0) + 128}</memory>
   <vcpu>1</vcpu>
   <os>

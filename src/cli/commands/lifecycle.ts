@@ -1,5 +1,5 @@
 /**
- * define, undefine, create, start, shutdown, destroy, suspend, resume, reboot.
+ * define, undefine, create, start, shutdown, destroy, suspend, resume, reboot, inject-nmi.
  * @module
  */
 import { readFileSync } from 'node:fs';
@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { FerryError } from '../../common/errors.js';
 import { describeErrno } from '../../common/node/errno.js';
 import { domainArg, domainCommand, parseWholeNumber, type CommandContext } from '../context.js';
-import { withContext } from '../errors.js';
+import { withContext, withDomainLookup } from '../errors.js';
 
 /** Reads an XML file named on the command line, with virsh's wording when it cannot. */
 export function readXmlFile(file: string): string {
@@ -119,4 +119,15 @@ export function registerLifecycle(program: Command, ctx: CommandContext): void {
       },
     );
   }
+
+  // virsh prints nothing but its blank line here, and on failure only the reason.
+  domainCommand(program, 'inject-nmi', 'Inject NMI to the guest').action(
+    async (pos: string | undefined, opts: DomainOpts) => {
+      const domain = domainArg(pos, opts);
+      await withDomainLookup(async () =>
+        (await ctx.connect()).call('domain.injectNmi', { domain }),
+      );
+      ctx.out('\n');
+    },
+  );
 }

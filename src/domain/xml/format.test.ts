@@ -10,7 +10,7 @@ import type { ParseOptions } from './index.js';
 const DATA = fileURLToPath(new URL('../../../test/data/domain-xml/', import.meta.url));
 const SCHEMA = '/usr/share/libvirt/schemas/domain.rng';
 /** Golden inputs: NAME.xml formats to NAME.out.xml. Set UPDATE_GOLDEN=1 to rewrite outputs. */
-const GOLDEN = ['minimal', 'full', 'units', 'libvirt-cap1', 'extras'];
+const GOLDEN = ['minimal', 'full', 'units', 'libvirt-cap1', 'extras', 'panic', 'pvpanic-off'];
 
 function opts(): ParseOptions {
   let n = 0;
@@ -53,6 +53,7 @@ function baseDef(): DomainDef {
       consoles: [],
       graphics: [],
       hostdevs: [],
+      panics: [],
       extra: [],
     },
     extra: [],

@@ -12,6 +12,7 @@ import type {
   GraphicsDef,
   InterfaceDef,
   OsDef,
+  PanicDef,
 } from '../def.js';
 import { element, ordered, piece, rawPieces } from './writer.js';
 import {
@@ -23,6 +24,7 @@ import {
   FEATURE_ORDER,
   INTERFACE_ORDER,
   OS_ORDER,
+  PANIC_ORDER,
 } from './order.js';
 import type { Attrs, Piece } from './writer.js';
 
@@ -180,6 +182,21 @@ function formatGraphics(g: GraphicsDef): string {
   return element('graphics', attrs, g.extra, g.unmodelled?.['']);
 }
 
+function formatPanic(panic: PanicDef): string {
+  const more = panic.unmodelled;
+  const pieces: Piece[] = [];
+  if (panic.iobase !== undefined || more?.['address'] !== undefined) {
+    const iobase = panic.iobase === undefined ? undefined : `0x${panic.iobase.toString(16)}`;
+    const attrs: Attrs = [
+      ['type', 'isa'],
+      ['iobase', iobase],
+    ];
+    pieces.push(piece('address', attrs, [], more));
+  }
+  pieces.push(...rawPieces(panic.extra));
+  return element('panic', [['model', panic.model]], ordered(pieces, PANIC_ORDER), more?.['']);
+}
+
 function formatDevices(def: DomainDef): string {
   const { devices } = def;
   const more = def.unmodelled;
@@ -195,6 +212,7 @@ function formatDevices(def: DomainDef): string {
   );
   pieces.push(...devices.graphics.map((g) => ({ name: 'graphics', xml: formatGraphics(g) })));
   pieces.push(...devices.hostdevs.map((h) => ({ name: 'hostdev', xml: h.raw })));
+  pieces.push(...devices.panics.map((p) => ({ name: 'panic', xml: formatPanic(p) })));
   pieces.push(...rawPieces(devices.extra));
   const xml = element('devices', [], ordered(pieces, DEVICE_ORDER), more?.['devices']);
   // libvirt writes an empty <devices> as an open and a close tag on two lines.

@@ -9,3 +9,4 @@ export { formatDomainXml } from './format.js';
 export type { FormatOptions } from './format.js';
 export { normaliseMac } from './parse-devices.js';
 export { memoryToKiB, unitScale } from './units.js';
+export { FERRY_NS } from './ferry-metadata.js';

@@ -46,3 +46,5 @@ export const INTERFACE_ORDER = words(`
 `);
 
 export const CHARDEV_ORDER = words('source protocol log target');
+
+export const PANIC_ORDER = words('alias address');

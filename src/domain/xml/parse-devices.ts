@@ -12,6 +12,7 @@ import type {
   DiskDef,
   GraphicsDef,
   InterfaceDef,
+  PanicDef,
 } from '../def.js';
 import {
   ElementReader,
@@ -35,6 +36,7 @@ const LIBVIRT_NET_TYPES_MORE = ['direct', 'hostdev', 'udp', 'vdpa', 'null', 'vds
 const LIBVIRT_CHR_TYPES = ['vc', 'dev', 'pipe', 'stdio', 'udp', 'tcp', 'spicevmc', 'spiceport'];
 const LIBVIRT_CHR_TYPES_MORE = ['nmdm', 'qemu-vdagent', 'dbus'];
 const LIBVIRT_GRAPHICS = ['sdl', 'rdp', 'desktop', 'spice', 'egl-headless', 'dbus'];
+const LIBVIRT_PANIC_MODELS = ['pseries', 'hyperv', 's390', 'pvpanic'];
 const MAC_RE =
   /^([0-9a-f]{1,2}):([0-9a-f]{1,2}):([0-9a-f]{1,2}):([0-9a-f]{1,2}):([0-9a-f]{1,2}):([0-9a-f]{1,2})$/i;
 
@@ -63,6 +65,7 @@ export function parseDevices(
     consoles: [],
     graphics: [],
     hostdevs: [],
+    panics: [],
     extra: [],
   };
   const seen = new Set<string>();
@@ -91,6 +94,9 @@ export function parseDevices(
         break;
       case 'hostdev':
         devices.hostdevs.push({ raw: r.ctx.raw(el) });
+        break;
+      case 'panic':
+        devices.panics.push(parsePanic(child));
         break;
       default:
         r.ctx.keep(el, 'devices', devices.extra);
@@ -337,4 +343,39 @@ function parseGraphics(r: ElementReader): GraphicsDef {
 function listenAddress(el: Element): string | undefined {
   if (el.nodeName !== 'listen' || el.getAttribute('type') !== 'address') return undefined;
   return el.getAttributeNode('address')?.value;
+}
+
+function parsePanic(r: ElementReader): PanicDef {
+  const extras = new Extras();
+  // libvirt's default model on x86 is isa.
+  const model = enumValue(r.attr('model') ?? 'isa', ['isa'], LIBVIRT_PANIC_MODELS, 'Panic model');
+  extras.attrs('', r);
+  const panic: PanicDef = { model, extra: [] };
+  const seen = new Set<string>();
+  for (const el of r.children()) {
+    if (el.nodeName !== 'address') {
+      r.ctx.keep(el, 'panic', panic.extra);
+      continue;
+    }
+    once(seen, el, 'panic');
+    const child = new ElementReader(el, r.ctx);
+    const type = child.attr('type');
+    if (type !== 'isa') {
+      throw new FerryError(
+        'XML_ERROR',
+        `Invalid <panic model='isa'> address type '${type ?? ''}' (expected isa)`,
+      );
+    }
+    const iobase = child.attr('iobase');
+    if (iobase !== undefined) panic.iobase = ioPort(iobase, '<panic> address iobase');
+    extras.leaf('address', child);
+  }
+  return { ...panic, ...unmodelledOf(extras) };
+}
+
+/** An I/O port written the libvirt way: '0x505' or decimal. */
+function ioPort(text: string, what: string): number {
+  const value = text.trim();
+  const n = /^0x[0-9a-f]{1,4}$/i.test(value) ? parseInt(value.slice(2), 16) : Number.NaN;
+  return Number.isNaN(n) ? intValue(value, what, 0, 0xffff) : n;
 }

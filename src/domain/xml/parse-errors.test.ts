@@ -183,3 +183,27 @@ test('parseDomainXml() validates the definition it builds', () => {
     "cannot contain '/'",
   );
 });
+
+test('parseDomainXml() refuses panic devices and Ferry metadata it cannot honour', () => {
+  const dev = (inner: string): string => domain(`<devices>${inner}</devices>`);
+  const watch = (attrs: string): string =>
+    `<metadata><ferry:watch xmlns:ferry='urn:ferry:domain:1.0' ${attrs}/></metadata>`;
+  rejects(dev("<panic model='hyperv'/>"), 'CONFIG_UNSUPPORTED', 'Panic model', 'hyperv');
+  rejects(dev("<panic model='bogus'/>"), 'XML_ERROR', 'panic model', 'bogus');
+  rejects(dev("<panic><address type='pci'/></panic>"), 'XML_ERROR', 'address type', 'pci');
+  rejects(dev("<panic><address type='isa' iobase='0x10000'/></panic>"), 'XML_ERROR', 'iobase');
+  rejects(dev('<panic/><panic/>'), 'XML_ERROR', 'at most one <panic>');
+  rejects(domain(watch("pvpanic='maybe'")), 'XML_ERROR', 'pvpanic', 'maybe');
+  rejects(domain(watch("pvpanik='off'")), 'XML_ERROR', "Unknown attribute 'pvpanik'");
+  rejects(
+    domain("<metadata><f:wach xmlns:f='urn:ferry:domain:1.0'/></metadata>"),
+    'XML_ERROR',
+    '<f:wach>',
+  );
+  rejects(
+    domain(`${watch("pvpanic='off'")}<devices><panic/></devices>`),
+    'XML_ERROR',
+    "pvpanic='off'",
+  );
+  rejects(domain('<metadata/><metadata/>'), 'XML_ERROR', 'Duplicate <metadata>');
+});

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FerryError } from '../../common/errors.js';
 import type { ErrorCode } from '../../common/errors.js';
-import { parseDomainXml } from './index.js';
+import { formatDomainXml, parseDomainXml } from './index.js';
 import type { ParseOptions } from './index.js';
 
 const UUID = '3e3fce45-4f53-4fa7-bb32-11f34168b82b';
@@ -328,4 +328,26 @@ test('parseDomainXml() ignores comments and the XML declaration', () => {
   assert.equal(def.name, 'cd');
   assert.deepEqual(def.extra, []);
   assert.deepEqual(warnings, []);
+});
+
+test('parseDomainXml() reads <panic>: model isa by default, its port from the ISA address', () => {
+  const bare = parse(domain('<devices><panic/></devices>')).def;
+  assert.deepEqual(bare.devices.panics, [{ model: 'isa', extra: [] }]);
+  const xml = "<devices><panic model='isa'><address type='isa' iobase='1286'/></panic></devices>";
+  const { def, warnings } = parse(domain(xml));
+  assert.deepEqual(def.devices.panics, [{ model: 'isa', iobase: 0x506, extra: [] }]);
+  assert.deepEqual(warnings, []);
+  assert.ok(formatDomainXml(def).includes("<address type='isa' iobase='0x506'/>"));
+});
+
+test("parseDomainXml() reads Ferry's <ferry:watch> metadata and keeps <metadata> verbatim", () => {
+  const meta = (attrs: string): string =>
+    `<metadata><app:x xmlns:app='urn:app'/><f:watch xmlns:f='urn:ferry:domain:1.0'${attrs}/></metadata>`;
+  const off = parse(domain(meta(" pvpanic='off'"))).def;
+  assert.deepEqual(off.ferry, { pvpanic: false });
+  assert.equal(off.extra.length, 1);
+  assert.ok(off.extra[0]?.includes("<f:watch xmlns:f='urn:ferry:domain:1.0' pvpanic='off'/>"));
+  assert.deepEqual(parse(domain(meta(" pvpanic='on'"))).def.ferry, { pvpanic: true });
+  assert.deepEqual(parse(domain(meta(''))).def.ferry, { pvpanic: true });
+  assert.equal(parse(domain('<metadata><n:x xmlns:n="urn:n"/></metadata>')).def.ferry, undefined);
 });

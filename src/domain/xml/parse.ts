@@ -19,6 +19,7 @@ import type {
   ParseResult,
 } from '../def.js';
 import { validateDomainDef } from '../validate.js';
+import { readFerrySettings } from './ferry-metadata.js';
 import { parseDevices } from './parse-devices.js';
 import { attrsOf, declaredPrefix, serialiseChildren } from './raw.js';
 import {
@@ -198,6 +199,13 @@ function parseDomain(r: ElementReader, opts: ParseOptions): DomainDef {
         partial.devices = parseDevices(reader, extras, opts.generateMac ?? randomMac);
         break;
       }
+      case 'metadata': {
+        once(seen, el, 'domain');
+        const settings = readFerrySettings(el);
+        if (settings !== undefined) partial.ferry = settings;
+        ctx.keep(el, 'domain', extra);
+        break;
+      }
       default:
         ctx.keep(el, 'domain', extra);
     }
@@ -224,6 +232,7 @@ function parseDomain(r: ElementReader, opts: ParseOptions): DomainDef {
     onReboot: partial.onReboot ?? 'restart',
     onCrash: partial.onCrash ?? 'destroy',
     devices: partial.devices ?? emptyDevices(),
+    ...(partial.ferry === undefined ? {} : { ferry: partial.ferry }),
     extra,
     ...unmodelledOf(extras),
   };
@@ -237,6 +246,7 @@ function emptyDevices(): DomainDef['devices'] {
     consoles: [],
     graphics: [],
     hostdevs: [],
+    panics: [],
     extra: [],
   };
 }
