@@ -1,188 +1,116 @@
 /**
- * Live migration end to end: `ferry migrate --live` (CLI start → guest running on the
- * destination) against a bare QMP migration between two QEMU processes with nothing in between
- * (start destination QEMU, migrate, wait until it runs). Same 512 MiB guest, idle and dirtying
- * 10 MiB/s, stream bandwidth unlimited in both, rounds alternating. Target ratio ≤ 1.2.
+ * Live migration end to end, three ways in the same run, rounds rotating their order so each
+ * sees the same noise: a bare QMP migration between two QEMU processes (the floor),
+ * `ferry migrate --live` between two ferryd, and `virsh migrate --live --p2p` between two
+ * libvirtd (when libvirt can be set up here). Same 512 MiB guest, idle and dirtying, stream
+ * bandwidth unlimited everywhere. The metric is start → guest running on the destination, seen
+ * by the guest's first heartbeat there (migrate-runs.ts); the time until the command returns
+ * is reported beside it. Targets: ferry/bare ≤ 1.2, ferry/libvirt ≤ 0.7 with lower downtime.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { QmpClient } from '../src/qmp/index.js';
-import { guestBaseCmdline, guestInitrd, guestKernel, guestXml } from '../test/helpers/guest.js';
 import { startBenchDaemon } from './bench-daemon.js';
-import { line, summarise } from './stats.js';
+import {
+  libvirtRun,
+  libvirtUnavailable,
+  setUpLibvirt,
+  tearDownLibvirt,
+} from './migrate-libvirt.js';
+import { GUESTS, MEMORY_MIB, type GuestKind } from './migrate-guest.js';
+import { bareRun, ferryRun, type Sample } from './migrate-runs.js';
+import { line, summarise, type Summary } from './stats.js';
 
-const REPO = join(import.meta.dirname, '..');
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 5);
-const MEMORY_MIB = 512;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+type Variant = 'bare' | 'ferry' | 'libvirt';
 
-interface Sample {
-  wallMs: number;
-  downtimeMs: number;
-  totalMs: number;
-  mib: number;
+function machine(): string {
+  const qemus = execFileSync('sh', ['-c', 'pgrep -c qemu-system || true'], { encoding: 'utf8' });
+  const load = loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
+  return `load average ${load}; qemu-system processes running: ${qemus.trim()}`;
 }
 
-function qemuArgs(dir: string, name: string, append: string, extra: string[]): string[] {
-  return [
-    '-no-user-config',
-    '-nodefaults',
-    '-machine',
-    'pc,accel=tcg',
-    '-m',
-    `size=${MEMORY_MIB * 1024}k`,
-    '-smp',
-    '1',
-    '-S',
-    '-kernel',
-    guestKernel(),
-    '-initrd',
-    guestInitrd(),
-    '-append',
-    append,
-    '-chardev',
-    `file,id=charserial0,path=${join(dir, `${name}.log`)},append=on`,
-    '-device',
-    'isa-serial,chardev=charserial0,id=serial0',
-    '-display',
-    'none',
-    '-chardev',
-    `socket,id=mon,path=${join(dir, `${name}.qmp`)},server=on,wait=off`,
-    '-mon',
-    'chardev=mon,mode=control',
-    ...extra,
-  ];
-}
-
-/** Bare QEMU: the source runs the guest; timing starts when the destination is launched. */
-async function bareRun(dir: string, run: number, append: string): Promise<Sample> {
-  const src = spawn('qemu-system-x86_64', qemuArgs(dir, `bsrc${run}`, append, []), {
-    stdio: 'ignore',
-  });
-  const srcQmp = await QmpClient.connect(join(dir, `bsrc${run}.qmp`), { waitForSocket: true });
-  await srcQmp.execute('cont');
-  await sleep(6000); // boot and fill the working set, as the Ferry guest does
-  const port = 49300 + run;
-  const t0 = process.hrtime.bigint();
-  const dst = spawn(
-    'qemu-system-x86_64',
-    qemuArgs(dir, `bdst${run}`, append, ['-incoming', `tcp:127.0.0.1:${port}`]),
-    { stdio: 'ignore' },
-  );
-  const dstQmp = await QmpClient.connect(join(dir, `bdst${run}.qmp`), { waitForSocket: true });
-  await srcQmp.execute('migrate-set-parameters', { 'max-bandwidth': Number.MAX_SAFE_INTEGER });
-  await srcQmp.execute('migrate', { uri: `tcp:127.0.0.1:${port}` });
-  let info: {
-    status?: string;
-    downtime?: number;
-    'total-time'?: number;
-    ram?: { transferred: number };
-  };
-  for (;;) {
-    info = await srcQmp.execute('query-migrate');
-    if (info.status === 'completed') break;
-    if (info.status === 'failed') throw new Error('bare migration failed');
-    await sleep(5);
-  }
-  // -S on the destination: it runs once told to, as ferryd's finish phase does.
-  await dstQmp.execute('cont');
-  const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
-  for (const [p, q] of [
-    [src, srcQmp],
-    [dst, dstQmp],
-  ] as const) {
-    q.close();
-    const exited = new Promise((r) => p.once('exit', r));
-    p.kill('SIGKILL');
-    await exited;
-  }
-  return {
-    wallMs,
-    downtimeMs: info.downtime ?? NaN,
-    totalMs: info['total-time'] ?? NaN,
-    mib: (info.ram?.transferred ?? 0) / 1048576,
-  };
-}
-
-async function ferryRun(
-  a: Awaited<ReturnType<typeof startBenchDaemon>>,
-  b: Awaited<ReturnType<typeof startBenchDaemon>>,
-  run: number,
-  xml: string,
-): Promise<Sample> {
-  const name = `m${run}`;
-  await a.client.call('domain.create', {
-    xml: xml
-      .replace('<name>NAME</name>', `<name>${name}</name>`)
-      .replace('SERIAL', join(a.dir, `${name}.log`)),
-  });
-  await sleep(6000);
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, [
-    join(REPO, 'bin', 'ferry.js'),
-    '-c',
-    a.uri,
-    'migrate',
-    '--live',
-    name,
-    b.uri,
-  ]);
-  const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (r.status !== 0) throw new Error(`ferry migrate failed: ${r.stderr.toString()}`);
-  const stats = await b.client.call('job.info', { domain: name, completed: true });
-  await b.client.call('domain.destroy', { domain: name });
-  return {
-    wallMs,
-    downtimeMs: stats.totalDowntimeMs ?? NaN,
-    totalMs: stats.timeElapsedMs ?? NaN,
-    mib: (stats.dataProcessed ?? 0) / 1048576,
-  };
-}
-
+const dir = mkdtempSync(join(tmpdir(), 'ferry-mig-bench-'));
 const a = await startBenchDaemon('ferry-mig-a-');
 const b = await startBenchDaemon('ferry-mig-b-');
+await b.client.call('events.subscribe', {});
+let why = libvirtUnavailable();
+if (why === undefined) {
+  try {
+    setUpLibvirt();
+  } catch (err) {
+    why = err instanceof Error ? err.message : String(err);
+  }
+}
+const variants: Variant[] = why === undefined ? ['bare', 'ferry', 'libvirt'] : ['bare', 'ferry'];
+const report: string[] = [`machine at start: ${machine()}`];
+if (why !== undefined) report.push(`libvirt: skipped — ${why}`);
+
+function runOne(v: Variant, run: number, g: GuestKind): Promise<Sample> {
+  switch (v) {
+    case 'bare':
+      return bareRun(dir, run, g);
+    case 'ferry':
+      return ferryRun(a, b, run, g);
+    case 'libvirt':
+      return libvirtRun(dir, run, g);
+  }
+}
+
 try {
-  const report: string[] = [];
-  for (const [label, dirty] of [
-    ['idle', 0],
-    ['dirtying 10 MiB/s', 10],
-  ] as const) {
-    const params = `ferry.hb_ms=500 ferry.dirty_mb=${dirty === 0 ? 0 : 64} ferry.dirty_rate=${dirty}`;
-    const xml = guestXml({
-      name: 'NAME',
-      serialLog: 'SERIAL',
-      memoryMiB: MEMORY_MIB,
-      hbMs: 500,
-      dirtyMiB: dirty === 0 ? 0 : 64,
-      dirtyRate: dirty,
-    });
-    const bare: Sample[] = [];
-    const ferry: Sample[] = [];
+  let runId = 0;
+  for (const g of GUESTS) {
+    const samples: Record<Variant, Sample[]> = { bare: [], ferry: [], libvirt: [] };
     for (let run = 0; run < RUNS; run++) {
-      if (run % 2 === 0) {
-        bare.push(await bareRun(a.dir, run, `${guestBaseCmdline()} ${params}`));
-        ferry.push(await ferryRun(a, b, run, xml));
-      } else {
-        ferry.push(await ferryRun(a, b, run, xml));
-        bare.push(await bareRun(a.dir, run, `${guestBaseCmdline()} ${params}`));
+      // Rotate the order, so no variant always runs first (or right after another).
+      const order = variants.map((_, i) => variants[(i + run) % variants.length] as Variant);
+      for (const v of order) samples[v].push(await runOne(v, runId++, g));
+    }
+    const s = (v: Variant, k: keyof Sample): Summary => summarise(samples[v].map((x) => x[k]));
+    const rows: [string, keyof Sample, string, number][] = [
+      ['start → guest runs on destination', 'runningMs', 'ms', 0],
+      ['start → command returned', 'returnedMs', 'ms', 0],
+      ["start → driver's own resume seen", 'resumedMs', 'ms', 0],
+      ['heartbeat gap (guest-visible pause)', 'gapMs', 'ms', 0],
+      ['downtime, as the driver reports it', 'downtimeMs', 'ms', 0],
+      ['job time, as the driver reports it', 'totalMs', 'ms', 0],
+      ['data', 'mib', 'MiB', 1],
+    ];
+    report.push(`-- ${MEMORY_MIB} MiB guest, ${g.label}`);
+    for (const [label, key, unit, digits] of rows) {
+      for (const v of variants) {
+        const sum = s(v, key);
+        if (!Number.isNaN(sum.median)) report.push(line(`${v}: ${label}`, sum, unit, digits));
       }
     }
-    const f = (xs: Sample[], k: keyof Sample) => summarise(xs.map((x) => x[k]));
+    const ratio = (x: Variant, k: keyof Sample, y: Variant): string =>
+      (s(x, k).median / s(y, k).median).toFixed(3);
     report.push(
-      `-- ${MEMORY_MIB} MiB guest, ${label}`,
-      line('bare QMP: end to end', f(bare, 'wallMs'), 'ms', 0),
-      line('ferry migrate --live: end to end', f(ferry, 'wallMs'), 'ms', 0),
-      line('bare QMP: QEMU downtime', f(bare, 'downtimeMs'), 'ms', 0),
-      line('ferry: QEMU downtime', f(ferry, 'downtimeMs'), 'ms', 0),
-      line('bare QMP: QEMU total time', f(bare, 'totalMs'), 'ms', 0),
-      line('ferry: QEMU total time', f(ferry, 'totalMs'), 'ms', 0),
-      line('bare QMP: data', f(bare, 'mib'), 'MiB'),
-      line('ferry: data', f(ferry, 'mib'), 'MiB'),
-      `ratio of end-to-end medians ferry/bare: ${(f(ferry, 'wallMs').median / f(bare, 'wallMs').median).toFixed(3)} (target ≤ 1.2)`,
+      `ratio of medians, guest running: ferry/bare ${ratio('ferry', 'runningMs', 'bare')} (target ≤ 1.2)`,
     );
+    if (variants.includes('libvirt')) {
+      report.push(
+        `ratio of medians, guest running: ferry/libvirt ${ratio('ferry', 'runningMs', 'libvirt')} (target ≤ 0.7); command returned: ferry/libvirt ${ratio('ferry', 'returnedMs', 'libvirt')}`,
+        `downtime medians, ferry vs libvirt (target: ferry lower): reported ${s('ferry', 'downtimeMs').median} vs ${s('libvirt', 'downtimeMs').median} ms, heartbeat gap ${s('ferry', 'gapMs').median.toFixed(0)} vs ${s('libvirt', 'gapMs').median.toFixed(0)} ms`,
+      );
+    }
+    report.push('per run (ms: running / returned / gap / downtime / job time; MiB):');
+    for (const v of variants) {
+      const cells = samples[v].map(
+        (x) =>
+          `${x.runningMs.toFixed(0)}/${Number.isNaN(x.returnedMs) ? '-' : x.returnedMs.toFixed(0)}/${x.gapMs.toFixed(0)}/${x.downtimeMs}/${x.totalMs}/${x.mib.toFixed(1)}`,
+      );
+      report.push(`  ${v.padEnd(8)} ${cells.join('  ')}`);
+    }
   }
+  report.push(`machine at end: ${machine()}`);
   console.log(report.join('\n'));
 } finally {
   await a.stop();
   await b.stop();
+  if (variants.includes('libvirt')) tearDownLibvirt();
+  rmSync(dir, { recursive: true, force: true });
 }

@@ -1,4 +1,4 @@
 #!/usr/bin/env node
-import { runDaemon } from '../dist/daemon/main.js';
-
-await runDaemon(process.argv.slice(2));
+// CommonJS like bin/ferry.js (see bin/package.json); the daemon itself is an ES module.
+'use strict';
+void import('../dist/daemon/main.js').then((daemon) => daemon.runDaemon(process.argv.slice(2)));

@@ -4,6 +4,7 @@
  * @module
  */
 import { Command, CommanderError } from 'commander';
+import { z } from 'zod';
 import { FERRY_VERSION } from '../common/version.js';
 import { registerEdit } from './commands/edit.js';
 import { registerHost } from './commands/host.js';
@@ -17,6 +18,9 @@ import { CommandError, renderError } from './errors.js';
 
 /** Builds the program; `argv` excludes node and the script path. Returns the exit code. */
 export async function runCli(argv: readonly string[]): Promise<number> {
+  // zod compiles each object schema into a fast parser the first time it parses one: a few
+  // ms per schema that a daemon earns back but a one-shot command never does.
+  z.config({ jitless: true });
   let connection: Promise<Connection> | undefined;
   const program = new Command('ferry');
   const ctx: CommandContext = {

@@ -157,11 +157,14 @@ export class IncomingMigrations {
       await this.#discard(job);
       return { name: rec.def.name, state: 'shut off' };
     }
+    // Whether this call has already seen the stream complete (saves a query on the way out).
+    let completed = false;
     try {
       if (!job.resumed) {
         // In post-copy the guest must run here before its memory has all arrived: it pulls
         // the missing pages from the source on demand.
         await this.#waitFor(job, p.postcopy ? ['postcopy-active', 'completed'] : ['completed']);
+        completed = !p.postcopy;
         job.finished = true;
         Object.assign(job.entry, {
           phase: 'resuming',
@@ -177,7 +180,7 @@ export class IncomingMigrations {
       // After a post-copy switch the source calls again once the stream has completed; the
       // job (and its lock on the domain) lasts until then.
       if (p.postcopy) return { name: rec.def.name, state: rec.state };
-      await this.#waitFor(job, ['completed']);
+      if (!completed) await this.#waitFor(job, ['completed']);
     } catch (err) {
       if (!job.resumed) await this.#discard(job);
       throw new FerryError(

@@ -40,8 +40,9 @@ export async function watch(
     const info = await qmp.execute<MigrationInfo>('query-migrate');
     const stats = jobStatsFrom(info, 'Outgoing migration');
     if (info.status === 'completed') {
-      onProgress(stats);
-      return stats;
+      const final = await completedStats(qmp, info, stats);
+      onProgress(final);
+      return final;
     }
     if (info.status === 'failed' || info.status === 'cancelled') {
       throw new MigrationError(
@@ -74,6 +75,25 @@ export async function watch(
     }
     await wake;
   }
+}
+
+/**
+ * QEMU announces 'completed' (the MIGRATION event, and query-migrate's status) a moment before
+ * its migration thread fills in total-time and downtime: a query in that window reads both as 0.
+ * Woken by the event, the watch lands in it often, so ask again until they are there. There is
+ * no event to wait for; each query is a monitor round trip, which lets QEMU's thread (waiting
+ * for the same big lock) finish. Bounded, as each try delays the switch-over by a round trip.
+ */
+async function completedStats(
+  qmp: QmpClient,
+  info: MigrationInfo,
+  stats: JobStats,
+): Promise<JobStats> {
+  for (let attempt = 0; attempt < 20 && (info['total-time'] ?? 0) === 0; attempt++) {
+    info = await qmp.execute<MigrationInfo>('query-migrate');
+    stats = jobStatsFrom(info, 'Outgoing migration');
+  }
+  return stats;
 }
 
 export async function failedStats(qmp: QmpClient, aborted: boolean): Promise<JobStats> {

@@ -167,11 +167,7 @@ async function live(
   try {
     enter('begin', 'source-begin');
     if (!flags.live && entry.wasRunning) await domains.pauseForMigration(rec);
-    await qmp.execute('migrate-set-capabilities', {
-      capabilities: capabilitiesFor(flags, 'source'),
-    });
-    await qmp.execute('migrate-set-parameters', parametersFor(flags, 'source', rec.tuning));
-    const prepared = await peer.call('migration.prepare', {
+    const preparing = peer.call('migration.prepare', {
       xml: formatDomainXml(def),
       sourceHostUuid: opts.hostUuid,
       offline: false,
@@ -180,6 +176,15 @@ async function live(
       parameters: parametersFor(flags, 'destination', rec.tuning),
       ...(flags.listenAddress === undefined ? {} : { listenAddress: flags.listenAddress }),
     });
+    // Set up this side's QEMU while the destination starts its own (the longest step before
+    // the stream). Should this fail, a prepared destination cleans up when the peer closes.
+    const settingUp = (async () => {
+      await qmp.execute('migrate-set-capabilities', {
+        capabilities: capabilitiesFor(flags, 'source'),
+      });
+      await qmp.execute('migrate-set-parameters', parametersFor(flags, 'source', rec.tuning));
+    })();
+    const [prepared] = await Promise.all([preparing, settingUp]);
     entry.destJobId = prepared.jobId;
     enter('prepared', 'source-prepared');
     const uri = flags.migrateUri ?? prepared.migrateUri;

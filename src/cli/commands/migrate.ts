@@ -184,7 +184,11 @@ export function processIo(): MigrateIo {
     // every `ferry` command would pay at start-up for a prompt it almost never shows.
     stderrIsTTY: isatty(2),
     stdinIsTTY: isatty(0),
-    stderr: process.stderr,
+    // A getter for the same reason: process.stderr builds a stream object (a socket for a
+    // pipe) on first use, and `migrate` is registered on every run of `ferry`.
+    get stderr() {
+      return process.stderr;
+    },
     onInterrupt(cb) {
       process.on('SIGINT', cb);
       return () => process.off('SIGINT', cb);
