@@ -23,7 +23,7 @@ function scriptedQmp(replies: object[]): { qmp: QmpClient; queries: () => number
 const flags = MigrateFlags.parse({ live: true });
 const rec = {} as DomainRecord;
 const domains = {} as unknown as DomainManager;
-const control = { aborted: false, postcopyRequested: false, peerLost: false };
+const control = { aborted: false, postcopyRequested: false };
 
 test('watch() waits for the statistics QEMU fills in just after announcing completion', async () => {
   // QEMU 7.2 sets 'completed' before its migration thread computes total-time and downtime.
