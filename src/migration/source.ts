@@ -145,10 +145,10 @@ async function live(
     },
   });
   /** Journals a phase before the step it announces (see journal.ts). */
-  const enter = (phase: SourceEntry['phase'], point: string): void => {
+  const enter = (phase: SourceEntry['phase'], point?: string): void => {
     entry.phase = phase;
     journal.write(entry);
-    crashPoint(point);
+    if (point !== undefined) crashPoint(point);
   };
   const switchedOver = (): boolean => entry.phase === 'switching';
   const switchOver = (): void => {
@@ -190,7 +190,7 @@ async function live(
     const uri = flags.migrateUri ?? prepared.migrateUri;
     if (uri === undefined) throw new MigrationError('prepare', 'Destination gave no migration URI');
     log.info({ domain: def.name, uri, job: jobId }, 'migration started');
-    enter('performing', 'source-performing-before');
+    enter('performing');
     await qmp.execute('migrate', { uri });
     crashPoint('source-performing');
     const finish = (postcopy: boolean, stats?: JobStats): Promise<unknown> =>

@@ -105,16 +105,13 @@ async function waitForSocket(path: string, child: ChildProcess, timeoutMs = 15_0
   throw new Error(`ferryd did not listen on ${path} within ${timeoutMs} ms`);
 }
 
-/**
- * Kills every QEMU whose command line names this test's run directory (its QMP socket lives
- * there), so a test that failed half-way leaves no guest behind; only processes this test
- * started can match.
- */
-export async function killGuests(runDir: string): Promise<void> {
+/** PIDs of the live QEMU processes whose command line names `runDir` (one host's guests). */
+export function qemuPids(runDir: string): number[] {
   const pids: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
+      // A zombie's cmdline is empty: only live processes match.
       const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
       if (cmdline.startsWith('qemu-system') && cmdline.includes(`${runDir}/`))
         pids.push(Number(entry));
@@ -122,6 +119,16 @@ export async function killGuests(runDir: string): Promise<void> {
       // Gone meanwhile.
     }
   }
+  return pids;
+}
+
+/**
+ * Kills every QEMU whose command line names this test's run directory (its QMP socket lives
+ * there), so a test that failed half-way leaves no guest behind; only processes this test
+ * started can match.
+ */
+export async function killGuests(runDir: string): Promise<void> {
+  const pids = qemuPids(runDir);
   for (const pid of pids) {
     try {
       process.kill(pid, 'SIGKILL');

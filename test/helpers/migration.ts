@@ -83,21 +83,7 @@ export async function waitForJob(
   }
 }
 
-/** PIDs of the live QEMU processes whose command line names `runDir` (one host's guests). */
-export function qemuPids(runDir: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      if (cmdline.startsWith('qemu-system') && cmdline.includes(`${runDir}/`))
-        pids.push(Number(entry));
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return pids;
-}
+export { qemuPids } from './daemon.js';
 
 /** The QEMU PID of the first status file in a host's run directory (the incoming guest). */
 export async function waitForStatusPid(host: TestDaemon, timeoutMs = 10_000): Promise<number> {

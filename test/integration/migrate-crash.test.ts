@@ -7,10 +7,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { startDaemon, type TestDaemon } from '../helpers/daemon.js';
-import { guestXml, readHeartbeats, waitForHeartbeat } from '../helpers/guest.js';
+import {
+  assertOneLife,
+  keepsBeating,
+  qemuPids,
+  startGuest,
+  waitUntil,
+} from '../helpers/migration.js';
 
 interface CrashCase {
   point: string;
@@ -28,36 +32,9 @@ const CASES: CrashCase[] = [
   { point: 'destination-resumed', crashed: 'destination', endsOn: 'destination' },
 ];
 
-/** Live QEMU processes started by the ferryd of `runDir` (zombies have an empty cmdline). */
-function qemusOf(runDir: string): number {
-  let n = 0;
-  for (const pid of readdirSync('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
-    try {
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      if (cmd.startsWith('qemu-system') && cmd.includes(`${runDir}/`)) n++;
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return n;
-}
-
 async function stateOf(host: TestDaemon, name: string): Promise<string> {
   const r = await host.ferry('domstate', name);
   return r.code === 0 ? r.stdout.trim() : 'absent';
-}
-
-async function until(
-  what: string,
-  pred: () => Promise<boolean>,
-  timeoutMs = 90_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await pred())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 for (const c of CASES) {
@@ -70,22 +47,13 @@ for (const c of CASES) {
       const b = await startDaemon(t, c.crashed === 'destination' ? crash : {});
       const crashed = c.crashed === 'source' ? a : b;
       const [winner, loser] = c.endsOn === 'source' ? [a, b] : [b, a];
-      const serial = join(a.dir, 'vm-serial.log');
-      await a.ferryOk(
-        'define',
-        a.file(
-          'vm.xml',
-          guestXml({ name: 'vm', serialLog: serial, hbMs: 200, dirtyMiB: 16, dirtyRate: 5 }),
-        ),
-      );
-      await a.ferryOk('start', 'vm');
-      await waitForHeartbeat(serial, { pred: (hb) => hb.dirtiedMib >= 16 });
+      const serial = await startGuest(a, { name: 'vm', hbMs: 200, dirtyMiB: 16, dirtyRate: 5 });
 
       const migration = a.ferry('migrate', '--live', '--persistent', 'vm', b.uri);
       await crashed.exited();
       assert.match(crashed.log(), new RegExp(`crash point ${c.point}`));
       await crashed.restart();
-      await until('the restarted ferryd to take up the job', () =>
+      await waitUntil('the restarted ferryd to take up the job', () =>
         Promise.resolve(/recovering a migration job/.test(crashed.log())),
       );
       const r = await migration;
@@ -97,21 +65,22 @@ for (const c of CASES) {
         assert.match(r.stderr, /^error: /m);
       }
 
-      await until('the guest to run on exactly one host', async () => {
-        const [w, l] = [await stateOf(winner, 'vm'), await stateOf(loser, 'vm')];
-        return (
-          w === 'running' && (l === 'shut off' || l === 'absent') && qemusOf(loser.runDir) === 0
-        );
-      });
-      assert.equal(qemusOf(winner.runDir), 1, 'one QEMU on the host that runs the guest');
+      await waitUntil(
+        'the guest to run on exactly one host',
+        async () => {
+          const [w, l] = [await stateOf(winner, 'vm'), await stateOf(loser, 'vm')];
+          return (
+            w === 'running' &&
+            (l === 'shut off' || l === 'absent') &&
+            qemuPids(loser.runDir).length === 0
+          );
+        },
+        90_000,
+      );
+      assert.equal(qemuPids(winner.runDir).length, 1, 'one QEMU on the host that runs the guest');
 
-      const beats = readHeartbeats(serial);
-      const last = beats.at(-1)?.seq ?? 0;
-      await waitForHeartbeat(serial, { pred: (hb) => hb.seq >= last + 3, timeoutMs: 30_000 });
-      readHeartbeats(serial).forEach((hb, i) => {
-        assert.equal(hb.seq, i + 1, `heartbeat ${i + 1} in sequence (one boot, nothing lost)`);
-        assert.equal(hb.corrupt, 0, `no corrupted page (heartbeat ${hb.seq})`);
-      });
+      await keepsBeating(serial);
+      assertOneLife(serial);
 
       // Both hosts tell the outcome afterwards, the restarted one from its journal.
       const srcJob = await a.ferryOk('domjobinfo', 'vm', '--completed');

@@ -19,25 +19,8 @@ import {
   type CliResult,
   type TcpTestDaemon,
 } from '../helpers/daemon.js';
-import { guestXml, readHeartbeats, waitForHeartbeat } from '../helpers/guest.js';
-
-const EMPTY_LIST = ' Id   Name   State\n--------------------\n\n';
-
-/** Heartbeats form one boot: sequence without gaps, uptime always growing, nothing corrupted. */
-function assertOneLife(serial: string): void {
-  const beats = readHeartbeats(serial);
-  assert.ok(beats.length > 0, 'guest printed heartbeats');
-  beats.forEach((hb, i) => {
-    assert.equal(hb.seq, i + 1, `heartbeat ${i + 1} in sequence (no reboot, nothing lost)`);
-    if (i > 0) assert.ok(hb.uptime > (beats[i - 1]?.uptime ?? 0), 'uptime keeps growing');
-    assert.equal(hb.corrupt, 0, `no corrupted page (heartbeat ${hb.seq})`);
-  });
-}
-
-async function keepsBeating(serial: string, more = 3): Promise<void> {
-  const last = readHeartbeats(serial).at(-1)?.seq ?? 0;
-  await waitForHeartbeat(serial, { pred: (hb) => hb.seq >= last + more, timeoutMs: 30_000 });
-}
+import { guestXml } from '../helpers/guest.js';
+import { assertOneLife, EMPTY_LIST, keepsBeating, startGuest } from '../helpers/migration.js';
 
 function portOf(d: TcpTestDaemon): number {
   return Number(/:(\d+)\/system$/.exec(d.tcpUri)?.[1]);
@@ -172,16 +155,7 @@ test(
   async (t) => {
     const a = await startDaemon(t);
     const b = await startDaemon(t, { tcp: true });
-    const serial = join(a.dir, 'vm-serial.log');
-    await a.ferryOk(
-      'define',
-      a.file(
-        'vm.xml',
-        guestXml({ name: 'vm', serialLog: serial, hbMs: 200, dirtyMiB: 32, dirtyRate: 10 }),
-      ),
-    );
-    await a.ferryOk('start', 'vm');
-    await waitForHeartbeat(serial, { pred: (hb) => hb.dirtiedMib >= 32 });
+    const serial = await startGuest(a, { name: 'vm', hbMs: 200, dirtyMiB: 32, dirtyRate: 10 });
 
     // The CLI talks to a over its unix socket; a's ferryd reaches b over TCP itself.
     const out = await a.ferry('migrate', '--live', '--persistent', 'vm', b.tcpUri);

@@ -183,3 +183,26 @@ export class StreamTransport implements Transport {
     }
   }
 }
+
+/**
+ * Serves one accepted connection: wraps it, keeps it in `accepted` until it closes (so the
+ * listener's close() can end it), and hands it to `onConnection`. A handler that throws drops
+ * only this client: thrown from a 'connection' event, the error would be uncaught.
+ */
+export function acceptStream(
+  stream: Duplex,
+  options: StreamTransportOptions,
+  accepted: Set<Transport>,
+  onConnection: (transport: Transport) => void,
+  onError: ((err: Error) => void) | undefined,
+): void {
+  const transport = new StreamTransport(stream, options);
+  accepted.add(transport);
+  transport.onClose(() => accepted.delete(transport));
+  try {
+    onConnection(transport);
+  } catch (err) {
+    transport.close(new FerryError('INTERNAL_ERROR', 'Internal error', { cause: err }));
+    onError?.(err instanceof Error ? err : new Error(String(err)));
+  }
+}

@@ -9,7 +9,7 @@ import type { Server, Socket } from 'node:net';
 import { FerryError } from '../../common/errors.js';
 import { describeErrno } from '../../common/node/errno.js';
 import type { LocalEndpoint, Transport } from './index.js';
-import { StreamTransport } from './stream.js';
+import { acceptStream, StreamTransport } from './stream.js';
 import type { StreamTransportOptions } from './stream.js';
 
 export const DEFAULT_TCP_CONNECT_TIMEOUT_MS = 5000;
@@ -140,20 +140,17 @@ export async function listenTcp(
       return;
     }
     tune(socket);
-    const transport = new StreamTransport(socket, {
-      ...transportOptions,
-      peer: `tcp:${formatHostPort(plainAddress(remoteAddress), remotePort)}`,
-      local: { kind: 'tcp', address: plainAddress(localAddress), port: localPort },
-    });
-    transports.add(transport);
-    transport.onClose(() => transports.delete(transport));
-    try {
-      onConnection(transport);
-    } catch (err) {
-      // Thrown from a 'connection' event this would be uncaught: drop just this client.
-      transport.close(new FerryError('INTERNAL_ERROR', 'Internal error', { cause: err }));
-      onError?.(err instanceof Error ? err : new Error(String(err)));
-    }
+    acceptStream(
+      socket,
+      {
+        ...transportOptions,
+        peer: `tcp:${formatHostPort(plainAddress(remoteAddress), remotePort)}`,
+        local: { kind: 'tcp', address: plainAddress(localAddress), port: localPort },
+      },
+      transports,
+      onConnection,
+      onError,
+    );
   });
 
   try {

@@ -10,7 +10,7 @@ import { dirname } from 'node:path';
 import { FerryError } from '../../common/errors.js';
 import { describeErrno } from '../../common/node/errno.js';
 import type { Transport } from './index.js';
-import { StreamTransport } from './stream.js';
+import { acceptStream, StreamTransport } from './stream.js';
 import type { StreamTransportOptions } from './stream.js';
 
 export interface ListenUnixOptions extends Omit<StreamTransportOptions, 'peer' | 'local'> {
@@ -139,20 +139,17 @@ export async function listenUnix(
   }
   const transports = new Set<Transport>();
   const server = createServer((socket: Socket) => {
-    const transport = new StreamTransport(socket, {
-      ...transportOptions,
-      peer: `unix:${path}`,
-      local: { kind: 'unix', path },
-    });
-    transports.add(transport);
-    transport.onClose(() => transports.delete(transport));
-    try {
-      onConnection(transport);
-    } catch (err) {
-      // Thrown from a 'connection' event this would be uncaught: drop just this client.
-      transport.close(new FerryError('INTERNAL_ERROR', 'Internal error', { cause: err }));
-      onError?.(err instanceof Error ? err : new Error(String(err)));
-    }
+    acceptStream(
+      socket,
+      {
+        ...transportOptions,
+        peer: `unix:${path}`,
+        local: { kind: 'unix', path },
+      },
+      transports,
+      onConnection,
+      onError,
+    );
   });
 
   try {
