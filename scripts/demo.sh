@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
 # npm run demo: two Ferry hosts (two ferryd, each with its own state) on this machine; the
 # demo guest boots on the first, is live-migrated to the second while it dirties memory, and
-# its own heartbeat shows it kept running. Everything is cleaned up at the end.
+# its own heartbeat shows it kept running. The destination is reached as the chapter writes it,
+# qemu+tcp://HOST:PORT/system (loopback 127.0.0.2, unauthenticated: demo only). Everything is
+# cleaned up at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 
 tmp=$(mktemp -d /tmp/ferry-demo-XXXXXX)
 src_uri="qemu+unix:///system?socket=$tmp/src/run/ferry-sock"
-dst_uri="qemu+unix:///system?socket=$tmp/dst/run/ferry-sock"
+dst_sock_uri="qemu+unix:///system?socket=$tmp/dst/run/ferry-sock"
 pids=()
 cleanup() {
   set +e
-  node bin/ferry.js -c "$dst_uri" destroy demo >/dev/null 2>&1
+  node bin/ferry.js -c "$dst_sock_uri" destroy demo >/dev/null 2>&1
   node bin/ferry.js -c "$src_uri" destroy demo >/dev/null 2>&1
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
   rm -rf "$tmp"
@@ -27,13 +29,20 @@ beats() { grep -E 'FERRY-(HB|GUEST)' "$tmp/demo-serial.log" | tail -n "$1"; }
 for host in src dst; do
   mkdir -p "$tmp/$host"
   : > "$tmp/$host/ferryd.conf"
+  if [[ $host == dst ]]; then
+    printf 'listen_tcp = 1\nlisten_addr = "127.0.0.2"\ntcp_port = 0\nauth_tcp = "none"\n' \
+      > "$tmp/$host/ferryd.conf"
+  fi
   node bin/ferryd.js --config "$tmp/$host/ferryd.conf" --state-dir "$tmp/$host/state" \
     --run-dir "$tmp/$host/run" 2> "$tmp/$host/ferryd.log" &
   pids+=($!)
 done
 for host in src dst; do
-  for _ in $(seq 100); do [[ -S "$tmp/$host/run/ferry-sock" ]] && break; sleep 0.1; done
+  for _ in $(seq 100); do grep -q '"ferryd ready"' "$tmp/$host/ferryd.log" && break; sleep 0.1; done
 done
+# tcp_port = 0 took a free port; the ready line names it.
+dst_addr=$(grep -o '"tcp":"[^"]*"' "$tmp/dst/ferryd.log" | head -1 | cut -d'"' -f4)
+dst_uri="qemu+tcp://$dst_addr/system"
 echo "Two hosts: source $src_uri"
 echo "           destination $dst_uri"
 
