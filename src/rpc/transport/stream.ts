@@ -206,3 +206,30 @@ export function acceptStream(
     onError?.(err instanceof Error ? err : new Error(String(err)));
   }
 }
+
+/**
+ * Waits until `socket` (just created with net.createConnection) is connected, giving up after
+ * `timeoutMs`; `failed` turns the OS error, or the timeout's reason, into the caller's error.
+ */
+export function whenConnected<S extends Duplex & { once(e: 'connect', cb: () => void): S }>(
+  socket: S,
+  timeoutMs: number,
+  failed: (why: NodeJS.ErrnoException | string) => FerryError,
+): Promise<S> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(failed('Connection timed out'));
+    }, timeoutMs);
+    const onError = (err: NodeJS.ErrnoException): void => {
+      clearTimeout(timer);
+      reject(failed(err));
+    };
+    socket.once('error', onError);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.off('error', onError);
+      resolve(socket);
+    });
+  });
+}

@@ -9,7 +9,7 @@ import type { Server, Socket } from 'node:net';
 import { FerryError } from '../../common/errors.js';
 import { describeErrno } from '../../common/node/errno.js';
 import type { LocalEndpoint, Transport } from './index.js';
-import { acceptStream, StreamTransport } from './stream.js';
+import { acceptStream, StreamTransport, whenConnected } from './stream.js';
 import type { StreamTransportOptions } from './stream.js';
 
 export const DEFAULT_TCP_CONNECT_TIMEOUT_MS = 5000;
@@ -69,35 +69,22 @@ function connectFailed(where: string, err: NodeJS.ErrnoException | string): Ferr
  * Connects to HOST:PORT and wraps the socket in a {@link StreamTransport}; fails with a
  * CONNECT_FAILED FerryError naming HOST:PORT and the OS reason.
  */
-export function connectTcp(
+export async function connectTcp(
   host: string,
   port: number,
   options: ConnectTcpOptions = {},
 ): Promise<Transport> {
   const { timeoutMs = DEFAULT_TCP_CONNECT_TIMEOUT_MS, ...transportOptions } = options;
   const where = formatHostPort(host, port);
-  return new Promise((resolve, reject) => {
-    const socket = createConnection({ host, port });
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(connectFailed(where, 'Connection timed out'));
-    }, timeoutMs);
-    const onError = (err: NodeJS.ErrnoException): void => {
-      clearTimeout(timer);
-      reject(connectFailed(where, err));
-    };
-    socket.once('error', onError);
-    socket.once('connect', () => {
-      clearTimeout(timer);
-      socket.off('error', onError);
-      tune(socket);
-      const local: LocalEndpoint | undefined =
-        socket.localAddress === undefined || socket.localPort === undefined
-          ? undefined
-          : { kind: 'tcp', address: plainAddress(socket.localAddress), port: socket.localPort };
-      resolve(new StreamTransport(socket, { ...transportOptions, peer: `tcp:${where}`, local }));
-    });
-  });
+  const socket = await whenConnected(createConnection({ host, port }), timeoutMs, (why) =>
+    connectFailed(where, why),
+  );
+  tune(socket);
+  const local: LocalEndpoint | undefined =
+    socket.localAddress === undefined || socket.localPort === undefined
+      ? undefined
+      : { kind: 'tcp', address: plainAddress(socket.localAddress), port: socket.localPort };
+  return new StreamTransport(socket, { ...transportOptions, peer: `tcp:${where}`, local });
 }
 
 function bind(server: Server, host: string, port: number): Promise<void> {

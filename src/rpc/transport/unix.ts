@@ -10,7 +10,7 @@ import { dirname } from 'node:path';
 import { FerryError } from '../../common/errors.js';
 import { describeErrno } from '../../common/node/errno.js';
 import type { Transport } from './index.js';
-import { acceptStream, StreamTransport } from './stream.js';
+import { acceptStream, StreamTransport, whenConnected } from './stream.js';
 import type { StreamTransportOptions } from './stream.js';
 
 export interface ListenUnixOptions extends Omit<StreamTransportOptions, 'peer' | 'local'> {
@@ -45,25 +45,15 @@ function connectFailed(path: string, err: NodeJS.ErrnoException | string): Ferry
  * Connects to a unix socket and wraps it in a {@link StreamTransport}; fails with a
  * CONNECT_FAILED FerryError naming the path and the OS reason.
  */
-export function connectUnix(path: string, options: ConnectUnixOptions = {}): Promise<Transport> {
+export async function connectUnix(
+  path: string,
+  options: ConnectUnixOptions = {},
+): Promise<Transport> {
   const { timeoutMs = 5000, ...transportOptions } = options;
-  return new Promise((resolve, reject) => {
-    const socket = createConnection({ path });
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(connectFailed(path, 'Connection timed out'));
-    }, timeoutMs);
-    const onError = (err: NodeJS.ErrnoException): void => {
-      clearTimeout(timer);
-      reject(connectFailed(path, err));
-    };
-    socket.once('error', onError);
-    socket.once('connect', () => {
-      clearTimeout(timer);
-      socket.off('error', onError);
-      resolve(new StreamTransport(socket, { ...transportOptions, peer: `unix:${path}` }));
-    });
-  });
+  const socket = await whenConnected(createConnection({ path }), timeoutMs, (why) =>
+    connectFailed(path, why),
+  );
+  return new StreamTransport(socket, { ...transportOptions, peer: `unix:${path}` });
 }
 
 /** Resolves true if a process may be serving `path` (so its socket file is not stale). */
