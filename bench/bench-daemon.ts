@@ -3,12 +3,12 @@
  * connected RPC client, and a `stop()` that removes everything, its guests included.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectRpc, type RpcClient } from '../src/rpc/index.js';
 import { METHODS, type Methods } from '../src/rpc/methods.js';
-import { FERRYD, killGuests } from '../test/helpers/daemon.js';
+import { FERRYD, ferrydLayout, killGuests } from '../test/helpers/daemon.js';
 
 export interface BenchDaemon {
   dir: string;
@@ -20,19 +20,7 @@ export interface BenchDaemon {
 
 export async function startBenchDaemon(prefix: string): Promise<BenchDaemon> {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  const socket = join(dir, 'run', 'sock');
-  const config = join(dir, 'ferryd.conf');
-  writeFileSync(config, '');
-  const args = [
-    '--config',
-    config,
-    '--state-dir',
-    join(dir, 'state'),
-    '--run-dir',
-    join(dir, 'run'),
-    '--socket',
-    socket,
-  ];
+  const { socket, args } = ferrydLayout(dir, '');
   const daemon = spawn(process.execPath, [FERRYD, ...args], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });

@@ -100,7 +100,8 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
     }),
   };
   // Domains with an interrupted job are reserved now; the decisions may need the peer.
-  const recovered = recoverJobs({ domains, journal, incoming: migration.incoming, log });
+  // Runs on in the background; each job's outcome is logged and journaled as it is decided.
+  void recoverJobs({ domains, journal, incoming: migration.incoming, log });
   server.implementAll(createHandlers(domains, { hostUuid, qemuVersion }, migration));
   domains.on('event', (ev) => server.broadcast('domain.event', ev, (conn) => conn.state.events));
 
@@ -147,6 +148,5 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
   });
   await Promise.all([listener.close(), tcpListener?.close()]);
   server.close();
-  void recovered;
   domains.detachAll();
 }

@@ -9,13 +9,14 @@ import { randomUUID } from 'node:crypto';
 import { crashPoint } from '../common/crash-point.js';
 import { FerryError, messageOf } from '../common/errors.js';
 import { parseDomainXml } from '../domain/xml/index.js';
-import type { DomainManager, DomainRecord, Logger } from '../host/index.js';
+import type { ActiveJob, DomainManager, DomainRecord, Logger } from '../host/index.js';
+import type { QmpClient } from '../qmp/index.js';
 import type { JobStats } from '../rpc/schema/migration.js';
 import type { DestinationEntry, JobOutcome, MigrationJournal } from './journal.js';
 import { guestFailedError } from './guest-evidence.js';
 import { watchGuestAfterSwitchover } from './guest-watch.js';
 import { allocatePort, DEFAULT_PORT_RANGE } from './ports.js';
-import { jobStatsFrom, nextMigrationEvent, type MigrationInfo } from './stats.js';
+import { failedJob, jobStatsFrom, nextMigrationEvent, type MigrationInfo } from './stats.js';
 
 export interface PrepareRequest {
   xml: string;
@@ -106,17 +107,10 @@ export class IncomingMigrations {
       this.#opts.journal.write(entry);
       const job: IncomingJob = { id: jobId, rec, entry, port, finished: false, resumed: false };
       this.#jobs.set(jobId, job);
-      domains.acquireJob(rec, {
-        id: jobId,
-        operation: 'Incoming migration',
-        stats: async () =>
-          jobStatsFrom(await qmp.execute<MigrationInfo>('query-migrate'), 'Incoming migration'),
-        abort: () => this.#discard(job),
-        startPostcopy: () =>
-          Promise.reject(
-            new FerryError('OPERATION_INVALID', 'Post-copy is switched on the source host'),
-          ),
-      });
+      domains.acquireJob(
+        rec,
+        incomingJobHandle(job, qmp, () => this.#discard(job)),
+      );
       onSourceGone(() => {
         if (!job.finished) {
           this.#opts.log.warn(
@@ -227,19 +221,13 @@ export class IncomingMigrations {
   async recover(entry: DestinationEntry): Promise<void> {
     const { domains, journal, log } = this.#opts;
     const rec = domains.find(entry.domainUuid);
-    const failed = (why: string): JobStats => ({
-      type: 'Failed',
-      operation: 'Incoming migration',
-      status: 'failed',
-      error: why,
-    });
     if (entry.phase !== 'resuming' || rec?.proc === undefined) {
       const why =
         rec?.proc === undefined && entry.phase === 'resuming'
           ? 'the incoming QEMU ended while ferryd was down'
           : 'ferryd restarted before the source handed the guest over; incoming guest discarded';
       if (rec?.proc !== undefined) await domains.discardIncoming(rec);
-      const stats = failed(why);
+      const stats = failedJob('Incoming migration', why);
       if (rec !== undefined) rec.lastJob = stats;
       journal.finish(entry, 'failed', stats);
       log.warn({ domain: entry.domainName, job: entry.jobId }, `recovered job: ${why}`);
@@ -255,23 +243,17 @@ export class IncomingMigrations {
       resumed: false,
     };
     this.#jobs.set(job.id, job);
-    domains.acquireJob(rec, {
-      id: job.id,
-      operation: 'Incoming migration',
-      stats: async () =>
-        jobStatsFrom(await qmp.execute<MigrationInfo>('query-migrate'), 'Incoming migration'),
-      abort: () =>
+    domains.acquireJob(
+      rec,
+      incomingJobHandle(job, qmp, () =>
         Promise.reject(
           new FerryError(
             'OPERATION_INVALID',
             'Requested operation is not valid: the guest is being handed over; it cannot be cancelled now',
           ),
         ),
-      startPostcopy: () =>
-        Promise.reject(
-          new FerryError('OPERATION_INVALID', 'Post-copy is switched on the source host'),
-        ),
-    });
+      ),
+    );
     try {
       await this.#waitFor(job, ['postcopy-active', 'completed'], 60_000);
       await domains.finishIncoming(rec, !entry.suspend, entry.persistent);
@@ -296,7 +278,7 @@ export class IncomingMigrations {
 
   /** The job's phase and outcome as this host's journal has them (`migration.status`). */
   status(jobId: string): { phase: DestinationEntry['phase'] | 'unknown'; outcome?: JobOutcome } {
-    const live = [...this.#jobs.values()].find((j) => j.id === jobId);
+    const live = this.#jobs.get(jobId);
     const entry = live?.entry ?? this.#opts.journal.get('destination', jobId);
     if (entry === undefined || entry.role !== 'destination') return { phase: 'unknown' };
     return entry.outcome === undefined
@@ -357,10 +339,29 @@ export class IncomingMigrations {
     job.finished = true;
     if (!this.#jobs.delete(job.id)) return;
     const { domains } = this.#opts;
-    const stats: JobStats = { type: 'Failed', operation: 'Incoming migration', status: 'failed' };
+    const stats = failedJob('Incoming migration');
     domains.releaseJob(job.rec, stats);
     await domains.discardIncoming(job.rec);
     // Journaled after the QEMU is gone, so a crash in between discards again on restart.
     job.entry = this.#opts.journal.finish(job.entry, 'failed', stats);
   }
+}
+
+/** The job as domjobinfo, domjobabort and migrate-postcopy see it on the destination. */
+function incomingJobHandle(
+  job: IncomingJob,
+  qmp: QmpClient,
+  abort: () => Promise<void>,
+): ActiveJob {
+  return {
+    id: job.id,
+    operation: 'Incoming migration',
+    stats: async () =>
+      jobStatsFrom(await qmp.execute<MigrationInfo>('query-migrate'), 'Incoming migration'),
+    abort,
+    startPostcopy: () =>
+      Promise.reject(
+        new FerryError('OPERATION_INVALID', 'Post-copy is switched on the source host'),
+      ),
+  };
 }

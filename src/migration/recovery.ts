@@ -12,15 +12,14 @@
  * Finished jobs only give domjobinfo --completed its answer back.
  * @module
  */
-import { messageOf } from '../common/errors.js';
+import { FerryError, messageOf } from '../common/errors.js';
 import type { DomainManager, DomainRecord, Logger } from '../host/index.js';
 import type { JobStats } from '../rpc/schema/migration.js';
 import type { IncomingMigrations } from './destination.js';
 import type { MigrationJournal, SourceEntry } from './journal.js';
 import { connectPeer } from './peer.js';
 import { settleAfterSwitchover } from './settle.js';
-import { jobStatsFrom, type MigrationInfo } from './stats.js';
-import { FerryError } from '../common/errors.js';
+import { failedJob, jobStatsFrom, type MigrationInfo } from './stats.js';
 
 export interface RecoveryContext {
   domains: DomainManager;
@@ -65,7 +64,7 @@ function recoverSource(ctx: RecoveryContext, entry: SourceEntry): Promise<void> 
   const rec = domains.find(entry.domainUuid);
   const qmp = rec?.proc?.qmp;
   if (rec === undefined || (qmp === undefined && entry.phase !== 'switching')) {
-    const stats = failedStats('the source QEMU ended while ferryd was down');
+    const stats = failedJob('Outgoing migration', 'the source QEMU ended while ferryd was down');
     if (rec !== undefined) rec.lastJob = stats;
     journal.finish(entry, 'failed', stats);
     return Promise.resolve();
@@ -92,7 +91,7 @@ function recoverSource(ctx: RecoveryContext, entry: SourceEntry): Promise<void> 
   return decideSource(ctx, rec, entry).then(
     (stats) => domains.releaseJob(rec, stats),
     (err: unknown) => {
-      domains.releaseJob(rec, failedStats(messageOf(err)));
+      domains.releaseJob(rec, failedJob('Outgoing migration', messageOf(err)));
       throw err;
     },
   );
@@ -113,12 +112,13 @@ async function decideSource(
   if (entry.phase === 'switching' || inPostcopy) {
     const settled = await settleAfterSwitchover(ctx, rec, { ...entry, phase: 'switching' });
     log.info({ domain: entry.domainName, outcome: settled.outcome }, 'recovered source job');
-    return settled.outcome === 'completed' ? settled.stats : failedStats(settled.why);
+    return settled.stats;
   }
   await qmp?.execute('migrate_cancel').catch(() => undefined);
   await domains.resumeAfterFailedMigration(rec, entry.wasRunning);
   void tellDestinationToDiscard(entry);
-  const stats = failedStats(
+  const stats = failedJob(
+    'Outgoing migration',
     `ferryd restarted during the job (phase ${entry.phase}); the migration was rolled back and the guest stays on this host`,
   );
   journal.finish(entry, 'failed', stats);
@@ -144,8 +144,4 @@ async function tellDestinationToDiscard(entry: SourceEntry): Promise<void> {
   } catch {
     // Unreachable or already cleaned up: nothing more to do from here.
   }
-}
-
-function failedStats(why: string): JobStats {
-  return { type: 'Failed', operation: 'Outgoing migration', status: 'failed', error: why };
 }

@@ -12,7 +12,7 @@ import type { QmpClient } from '../qmp/index.js';
 import type { JobStats } from '../rpc/schema/migration.js';
 import type { MigrationJournal, SourceEntry } from './journal.js';
 import { connectPeer } from './peer.js';
-import { jobStatsFrom, type MigrationInfo } from './stats.js';
+import { failedJob, jobStatsFrom, type MigrationInfo } from './stats.js';
 
 export interface SettleContext {
   domains: DomainManager;
@@ -26,7 +26,7 @@ const STREAM_POLL_MS = 200;
 
 /** How the destination answered: its job finished with the guest running there, or not. */
 export type Settled =
-  { outcome: 'completed'; stats: JobStats } | { outcome: 'failed'; why: string };
+  { outcome: 'completed'; stats: JobStats } | { outcome: 'failed'; why: string; stats: JobStats };
 
 /**
  * Asks the destination (reconnecting until it answers) how the job ended there, then
@@ -53,13 +53,9 @@ export async function settleAfterSwitchover(
       ctx.log.error({ domain: rec.def.name, err: messageOf(err) }, 'cannot resume the guest');
     });
   }
-  ctx.journal.finish(entry, 'failed', {
-    type: 'Failed',
-    operation: 'Outgoing migration',
-    status: 'failed',
-    error: why,
-  });
-  return { outcome: 'failed', why };
+  const stats = failedJob('Outgoing migration', why);
+  ctx.journal.finish(entry, 'failed', stats);
+  return { outcome: 'failed', why, stats };
 }
 
 /** Polls the destination's journal through `migration.status` until the job is done there. */

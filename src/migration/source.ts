@@ -290,12 +290,7 @@ async function afterSwitchoverFailure(
     opts.domains.releaseJob(rec, settled.stats);
     return { name: entry.flags.dname ?? entry.domainName, stats: settled.stats };
   }
-  opts.domains.releaseJob(rec, {
-    type: 'Failed',
-    operation: 'Outgoing migration',
-    status: 'failed',
-    error: settled.why,
-  });
+  opts.domains.releaseJob(rec, settled.stats);
   throw new MigrationError(
     'finish',
     `Migration failed: ${settled.why} (${messageOf(err)}); the guest stays on this host`,

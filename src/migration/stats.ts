@@ -84,3 +84,10 @@ export function nextMigrationEvent(qmp: QmpClient): Promise<void> {
     () => undefined,
   );
 }
+
+/** domjobinfo's statistics for a job that ended without completing, with the reason if known. */
+export function failedJob(operation: NonNullable<JobStats['operation']>, why?: string): JobStats {
+  const stats: JobStats = { type: 'Failed', operation, status: 'failed' };
+  if (why !== undefined) stats.error = why;
+  return stats;
+}

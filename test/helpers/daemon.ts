@@ -69,6 +69,23 @@ export const FERRY = join(REPO, 'bin', 'ferry.js');
 /** Not 127.0.0.1: proves ferryd binds the listen_addr it is given. */
 export const TCP_TEST_ADDR = '127.0.0.2';
 
+/**
+ * A ferryd's directories under `dir` (state, run, socket, config holding `configText`) and
+ * the command-line arguments that point it at them.
+ */
+export function ferrydLayout(
+  dir: string,
+  configText: string,
+): { stateDir: string; runDir: string; socket: string; config: string; args: string[] } {
+  const stateDir = join(dir, 'state');
+  const runDir = join(dir, 'run');
+  const socket = join(runDir, 'ferry-sock');
+  const config = join(dir, 'ferryd.conf');
+  writeFileSync(config, configText);
+  const args = ['--state-dir', stateDir, '--run-dir', runDir, '--socket', socket];
+  return { stateDir, runDir, socket, config, args: [...args, '--config', config] };
+}
+
 /** Runs a command and collects its output. */
 export function run(
   cmd: string,
@@ -187,31 +204,20 @@ export async function startDaemon(
   opts: StartDaemonOptions = {},
 ): Promise<TestDaemon> {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-t-'));
-  const stateDir = join(dir, 'state');
-  const runDir = join(dir, 'run');
-  const socket = join(runDir, 'ferry-sock');
-  const uri = `qemu+unix:///system?socket=${socket}`;
   const env = { ...process.env, ...opts.env };
   let child: ChildProcess | undefined;
   let logText = '';
-  const config = join(dir, 'ferryd.conf');
   const baseConfig = opts.configText ?? '# test daemon\n';
   // Port 0 on the first start: ferryd binds a free port itself, so no other test (or agent)
   // can take it between our choosing and its binding; the ready line tells us which.
   const tcpConfig = (port: number): string =>
     `${baseConfig}\nlisten_tcp = 1\nlisten_addr = "${TCP_TEST_ADDR}"\ntcp_port = ${port}\nauth_tcp = "none"\n`;
-  writeFileSync(config, opts.tcp === true ? tcpConfig(0) : baseConfig);
+  const { stateDir, runDir, socket, config, args } = ferrydLayout(
+    dir,
+    opts.tcp === true ? tcpConfig(0) : baseConfig,
+  );
+  const uri = `qemu+unix:///system?socket=${socket}`;
   let tcpUri: string | undefined;
-  const args = [
-    '--state-dir',
-    stateDir,
-    '--run-dir',
-    runDir,
-    '--socket',
-    socket,
-    '--config',
-    config,
-  ];
 
   let starts = 0;
   const start = async (): Promise<void> => {

@@ -7,7 +7,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,7 @@ import {
   startDaemon,
   type CliResult,
   type TcpTestDaemon,
+  ferrydLayout,
 } from '../helpers/daemon.js';
 import { guestXml } from '../helpers/guest.js';
 import { assertOneLife, EMPTY_LIST, keepsBeating, startGuest } from '../helpers/migration.js';
@@ -53,18 +54,8 @@ async function refusedPort(): Promise<number> {
  */
 async function ferrydRefusal(t: TestContext, configText: string, timeoutMs = 30_000) {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-tcp-'));
-  const config = join(dir, 'ferryd.conf');
-  writeFileSync(config, configText);
-  const socket = join(dir, 'run', 'ferry-sock');
-  const args = [
-    '--config',
-    config,
-    '--state-dir',
-    join(dir, 'state'),
-    '--run-dir',
-    join(dir, 'run'),
-  ];
-  const child = spawn(process.execPath, [FERRYD, ...args, '--socket', socket], {
+  const { config, socket, args } = ferrydLayout(dir, configText);
+  const child = spawn(process.execPath, [FERRYD, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   t.after(() => {

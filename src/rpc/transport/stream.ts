@@ -233,3 +233,17 @@ export function whenConnected<S extends Duplex & { once(e: 'connect', cb: () => 
     });
   });
 }
+
+/** Stops `server` accepting and ends every connection it accepted; resolves once closed. */
+export async function closeServer(
+  server: { close(cb: () => void): unknown },
+  accepted: Iterable<Transport>,
+): Promise<void> {
+  const closed = new Promise<void>((resolve) => {
+    server.close(() => {
+      resolve();
+    });
+  });
+  for (const t of accepted) t.close();
+  await closed;
+}

@@ -9,7 +9,7 @@ import type { Server, Socket } from 'node:net';
 import { FerryError } from '../../common/errors.js';
 import { describeErrno } from '../../common/node/errno.js';
 import type { LocalEndpoint, Transport } from './index.js';
-import { acceptStream, StreamTransport, whenConnected } from './stream.js';
+import { acceptStream, closeServer, StreamTransport, whenConnected } from './stream.js';
 import type { StreamTransportOptions } from './stream.js';
 
 export const DEFAULT_TCP_CONNECT_TIMEOUT_MS = 5000;
@@ -159,14 +159,6 @@ export async function listenTcp(
 
   return {
     address,
-    close: async () => {
-      const closed = new Promise<void>((resolve) => {
-        server.close(() => {
-          resolve();
-        });
-      });
-      for (const t of transports) t.close();
-      await closed;
-    },
+    close: () => closeServer(server, transports),
   };
 }

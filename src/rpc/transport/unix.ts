@@ -10,7 +10,7 @@ import { dirname } from 'node:path';
 import { FerryError } from '../../common/errors.js';
 import { describeErrno } from '../../common/node/errno.js';
 import type { Transport } from './index.js';
-import { acceptStream, StreamTransport, whenConnected } from './stream.js';
+import { acceptStream, closeServer, StreamTransport, whenConnected } from './stream.js';
 import type { StreamTransportOptions } from './stream.js';
 
 export interface ListenUnixOptions extends Omit<StreamTransportOptions, 'peer' | 'local'> {
@@ -174,13 +174,7 @@ export async function listenUnix(
   return {
     path,
     close: async () => {
-      const closed = new Promise<void>((resolve) => {
-        server.close(() => {
-          resolve();
-        });
-      });
-      for (const t of transports) t.close();
-      await closed;
+      await closeServer(server, transports);
       // Node normally unlinks the socket on close; remove it ourselves only if it is
       // still the file we created (a newer daemon may have taken the path over).
       const now = await lstat(path).catch(() => undefined);
