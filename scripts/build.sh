@@ -9,4 +9,6 @@ rm -rf dist
 npx tsc -p tsconfig.build.json
 npx esbuild dist/cli/main.js --bundle --platform=node --format=cjs --target=node20 \
   --outfile=dist/ferry.cjs --log-level=warning --minify-whitespace --minify-syntax
+npx esbuild dist/rpc/transport/ssh-helper-main.js --bundle --platform=node --format=cjs \
+  --target=node20 --outfile=dist/ferry-ssh-helper.cjs --log-level=warning --minify-syntax
 node bin/ferry.js --make-code-cache

@@ -11,6 +11,7 @@ import { FerryError } from '../common/errors.js';
 import { DEFAULT_TCP_PORT } from '../common/uri.js';
 import { formatHostPort } from '../rpc/index.js';
 import type { KeepaliveOptions } from '../rpc/index.js';
+import { DEFAULT_MIGRATION_TLS_DIR } from '../migration/index.js';
 
 export interface DaemonConfig {
   configFile: string | undefined;
@@ -39,6 +40,8 @@ export interface DaemonConfig {
    * the migration a success (ms); 0 turns the watch off. See src/migration/guest-watch.ts.
    */
   migrationWatchMs: number;
+  /** Certificates QEMU uses for `migrate --tls` (libvirt's qemu.conf key of the same name). */
+  migrationTlsDir: string;
 }
 
 type Key =
@@ -55,7 +58,8 @@ type Key =
   | 'auth_tcp'
   | 'keepalive_interval'
   | 'keepalive_count'
-  | 'migration_watch_ms';
+  | 'migration_watch_ms'
+  | 'migrate_tls_x509_cert_dir';
 const STRING_KEYS = new Set<Key>([
   'state_dir',
   'run_dir',
@@ -65,6 +69,7 @@ const STRING_KEYS = new Set<Key>([
   'log_level',
   'listen_addr',
   'auth_tcp',
+  'migrate_tls_x509_cert_dir',
 ]);
 const NUMBER_KEYS = new Set<Key>([
   'max_frame_bytes',
@@ -217,6 +222,7 @@ export function loadConfig(flags: ConfigFlags): DaemonConfig {
     maxFrameBytes,
     keepalive: keepaliveFrom(fromFile),
     migrationWatchMs,
+    migrationTlsDir: str('migrate_tls_x509_cert_dir') ?? DEFAULT_MIGRATION_TLS_DIR,
   };
 }
 

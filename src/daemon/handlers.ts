@@ -125,7 +125,14 @@ export function createHandlers(
       migration.incoming.prepare(
         // The stream comes to the address the source reached this host on, as libvirt uses
         // the destination's host name; --listen-address overrides it.
-        { ...p, listenAddress: p.listenAddress ?? ctx.connection.state.localAddress },
+        // Over ssh the connection has no address: listen on all, advertise the URI's host.
+        {
+          ...p,
+          listenAddress:
+            p.listenAddress ??
+            ctx.connection.state.localAddress ??
+            (p.destHost === undefined ? undefined : '0.0.0.0'),
+        },
         (cb) => {
           ctx.onClose(cb);
         },

@@ -90,13 +90,21 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
   });
   const journal = new MigrationJournal(join(config.runDir, 'jobs'));
   const migration = {
-    source: { domains, hostUuid, log, journal, keepalive: config.keepalive },
+    source: {
+      domains,
+      hostUuid,
+      log,
+      journal,
+      keepalive: config.keepalive,
+      tlsDir: config.migrationTlsDir,
+    },
     incoming: new IncomingMigrations({
       domains,
       hostUuid,
       log,
       journal,
       watchMs: config.migrationWatchMs,
+      tlsDir: config.migrationTlsDir,
     }),
   };
   // Domains with an interrupted job are reserved now; the decisions may need the peer.

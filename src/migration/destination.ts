@@ -16,6 +16,7 @@ import type { DestinationEntry, JobOutcome, MigrationJournal } from './journal.j
 import { guestFailedError } from './guest-evidence.js';
 import { watchGuestAfterSwitchover } from './guest-watch.js';
 import { allocatePort, DEFAULT_PORT_RANGE } from './ports.js';
+import { DEFAULT_MIGRATION_TLS_DIR, enableMigrationTls } from './tls.js';
 import { failedJob, jobStatsFrom, nextMigrationEvent, type MigrationInfo } from './stats.js';
 
 export interface PrepareRequest {
@@ -26,6 +27,10 @@ export interface PrepareRequest {
   capabilities: { capability: string; state: boolean }[];
   parameters: Record<string, number | string | boolean>;
   listenAddress?: string | undefined;
+  /** See PrepareParams.destHost: the name to advertise when listening on every address. */
+  destHost?: string | undefined;
+  /** Receive over TLS (PrepareParams.tls). */
+  tls?: boolean | undefined;
 }
 
 interface IncomingJob {
@@ -46,10 +51,14 @@ export interface DestinationOptions {
   portRange?: readonly [number, number];
   /** How long the guest is watched after the switch-over (ferryd.conf migration_watch_ms). */
   watchMs?: number;
+  /** Certificates for TLS migrations (ferryd.conf migrate_tls_x509_cert_dir). */
+  tlsDir?: string;
 }
 
 export class IncomingMigrations {
   readonly #jobs = new Map<string, IncomingJob>();
+  /** Offline jobs prepared here and not finished yet: they have no QEMU, only an id. */
+  readonly #offlineJobs = new Set<string>();
   readonly #opts: DestinationOptions;
 
   constructor(opts: DestinationOptions) {
@@ -74,6 +83,7 @@ export class IncomingMigrations {
     const jobId = randomUUID();
     if (req.offline) {
       domains.define(req.xml);
+      this.#offlineJobs.add(jobId);
       return { jobId };
     }
     const { def } = parseDomainXml(req.xml);
@@ -87,10 +97,12 @@ export class IncomingMigrations {
       await qmp.execute('migrate-set-capabilities', { capabilities: req.capabilities });
       if (Object.keys(req.parameters).length > 0)
         await qmp.execute('migrate-set-parameters', req.parameters);
+      if (req.tls === true)
+        await enableMigrationTls(qmp, this.#opts.tlsDir ?? DEFAULT_MIGRATION_TLS_DIR, 'server');
       const listen = req.listenAddress ?? '127.0.0.1';
       const taken = new Set([...this.#jobs.values()].map((j) => j.port));
       const port = await allocatePort(listen, this.#opts.portRange ?? DEFAULT_PORT_RANGE, taken);
-      const host = listen.includes(':') ? `[${listen}]` : listen;
+      const host = formatHost(listen);
       await qmp.execute('migrate-incoming', { uri: `tcp:${host}:${port}` });
       const entry: DestinationEntry = {
         role: 'destination',
@@ -124,7 +136,8 @@ export class IncomingMigrations {
         }
       });
       crashPoint('destination-prepared');
-      const advertised = listen === '0.0.0.0' || listen === '::' ? '127.0.0.1' : host;
+      const wildcard = listen === '0.0.0.0' || listen === '::';
+      const advertised = wildcard ? formatHost(req.destHost ?? '127.0.0.1') : host;
       return { migrateUri: `tcp:${advertised}:${port}`, jobId };
     } catch (err) {
       await domains.discardIncoming(rec).catch(() => undefined);
@@ -143,8 +156,13 @@ export class IncomingMigrations {
   }): Promise<{ name: string; state: string }> {
     const job = this.#jobs.get(p.jobId);
     if (job === undefined) {
-      // Offline jobs leave no state behind: their prepare already defined the domain.
-      return { name: '', state: 'shut off' };
+      // Offline: prepare already defined the domain; only the id is left to check.
+      if (this.#offlineJobs.delete(p.jobId)) return { name: '', state: 'shut off' };
+      this.#opts.log.warn({ job: p.jobId }, 'peer finished a migration job that does not exist');
+      throw new FerryError(
+        'OPERATION_INVALID',
+        `Requested operation is not valid: no incoming migration job '${p.jobId}' on this host`,
+      );
     }
     const { rec } = job;
     if (!p.success) {
@@ -364,4 +382,9 @@ function incomingJobHandle(
         new FerryError('OPERATION_INVALID', 'Post-copy is switched on the source host'),
       ),
   };
+}
+
+/** An address or name as it goes into QEMU's `tcp:HOST:PORT` (IPv6 in brackets). */
+function formatHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
 }

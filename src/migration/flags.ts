@@ -37,6 +37,7 @@ export function checkFlags(f: MigrateFlags, domain: DomainFacts): void {
       ['--suspend', f.suspend],
       ['--bandwidth', f.bandwidth !== undefined],
       ['--migrateuri', f.migrateUri !== undefined],
+      ['--tls', f.tls],
     ] as const;
     const bad = live.filter(([, on]) => on).map(([name]) => name);
     if (bad.length > 0)

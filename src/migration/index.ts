@@ -18,6 +18,7 @@ export {
   UNLIMITED_BANDWIDTH_MIBS,
 } from './flags.js';
 export { jobStatsFrom } from './stats.js';
+export { DEFAULT_MIGRATION_TLS_DIR } from './tls.js';
 export type { MigrationInfo } from './stats.js';
 export { watchGuest, watchGuestAfterSwitchover, MIN_PROGRESS_WINDOW_MS } from './guest-watch.js';
 export type { GuestVerdict, GuestWatchOptions, WatchQmp, WatchTarget } from './guest-watch.js';

@@ -14,6 +14,7 @@
  */
 import { crashPoint } from '../common/crash-point.js';
 import { FerryError, messageOf } from '../common/errors.js';
+import { parseConnectionUri } from '../common/uri.js';
 import type { DomainDef } from '../domain/def.js';
 import { formatDomainXml } from '../domain/xml/index.js';
 import type { DomainManager, DomainRecord, Logger } from '../host/index.js';
@@ -24,6 +25,7 @@ import { MigrationError } from './errors.js';
 import type { MigrationJournal, SourceEntry } from './journal.js';
 import { connectPeer, type PeerClient } from './peer.js';
 import { settleAfterSwitchover } from './settle.js';
+import { checkMigrationTlsFiles, disableMigrationTls, enableMigrationTls } from './tls.js';
 import { failedStats, watch, type JobControl } from './source-watch.js';
 import { jobStatsFrom, type MigrationInfo } from './stats.js';
 
@@ -34,6 +36,8 @@ export interface SourceOptions {
   journal: MigrationJournal;
   /** Keepalive on the connection to the destination ferryd (ferryd.conf keepalive_*). */
   keepalive?: KeepaliveOptions | undefined;
+  /** Certificates for `--tls` (ferryd.conf migrate_tls_x509_cert_dir). */
+  tlsDir: string;
 }
 
 /** Migrates `ref` to the ferryd at `destUri`; resolves with the completed job's statistics. */
@@ -166,6 +170,9 @@ async function live(
   });
   try {
     enter('begin', 'source-begin');
+    // Before anything changes: a missing certificate is the user's to fix, not a rollback.
+    if (flags.tls) checkMigrationTlsFiles(opts.tlsDir, 'client');
+    const destHost = parseConnectionUri(dest.uri).host;
     if (!flags.live && entry.wasRunning) await domains.pauseForMigration(rec);
     const preparing = peer.call('migration.prepare', {
       xml: formatDomainXml(def),
@@ -175,6 +182,8 @@ async function live(
       capabilities: capabilitiesFor(flags, 'destination'),
       parameters: parametersFor(flags, 'destination', rec.tuning),
       ...(flags.listenAddress === undefined ? {} : { listenAddress: flags.listenAddress }),
+      ...(destHost === undefined ? {} : { destHost }),
+      tls: flags.tls,
     });
     // Set up this side's QEMU while the destination starts its own (the longest step before
     // the stream). Should this fail, a prepared destination cleans up when the peer closes.
@@ -183,6 +192,8 @@ async function live(
         capabilities: capabilitiesFor(flags, 'source'),
       });
       await qmp.execute('migrate-set-parameters', parametersFor(flags, 'source', rec.tuning));
+      if (flags.tls) await enableMigrationTls(qmp, opts.tlsDir, 'client', destHost);
+      else await disableMigrationTls(qmp);
     })();
     const [prepared] = await Promise.all([preparing, settingUp]);
     entry.destJobId = prepared.jobId;

@@ -3,7 +3,6 @@
  * for peer (ferryd to ferryd) connections alike, so both accept the same URIs.
  * @module
  */
-import { join } from 'node:path';
 import { FerryError } from '../common/errors.js';
 import { DEFAULT_TCP_PORT, type ConnectionUri } from '../common/uri.js';
 import { RpcClient } from './client.js';
@@ -12,9 +11,10 @@ import type { MethodTable } from './spec.js';
 import type { Transport } from './transport/index.js';
 import { connectTcp } from './transport/tcp.js';
 import { connectUnix } from './transport/unix.js';
+import { connectSsh, type SshTarget } from './transport/ssh.js';
+import { defaultSocketPath } from './socket-path.js';
 
-/** Socket file name inside ferryd's run directory (see daemon/config.ts). */
-export const SOCKET_NAME = 'ferry-sock';
+export { SOCKET_NAME, defaultSocketPath } from './socket-path.js';
 
 /** A connected client as callers see it: typed calls, events, close. */
 export interface TypedRpcClient<M extends MethodTable> extends TypedClient<M> {
@@ -22,28 +22,6 @@ export interface TypedRpcClient<M extends MethodTable> extends TypedClient<M> {
   onNotification: RpcClient<M>['onNotification'];
   onClose: RpcClient<M>['onClose'];
   close(): void;
-}
-
-/**
- * The socket of the local ferryd for a `qemu:///system` or `qemu:///session` URI path,
- * mirroring ferryd's default run directories (root: /run/ferry; user: $XDG_RUNTIME_DIR/ferry).
- */
-export function defaultSocketPath(
-  uriPath: string,
-  env: NodeJS.ProcessEnv = process.env,
-  uid: number = process.getuid?.() ?? 0,
-): string {
-  if (uriPath === '/system') return join('/run/ferry', SOCKET_NAME);
-  if (uriPath === '/session') {
-    const runtime = env['XDG_RUNTIME_DIR'];
-    const runDir =
-      runtime !== undefined && runtime !== '' ? join(runtime, 'ferry') : `/tmp/ferry-${uid}`;
-    return join(runDir, SOCKET_NAME);
-  }
-  throw new FerryError(
-    'INVALID_ARG',
-    `Unexpected QEMU URI path '${uriPath}', try qemu:///system or qemu:///session`,
-  );
 }
 
 export interface ConnectRpcOptions extends RpcClientOptions {
@@ -56,7 +34,8 @@ export interface ConnectRpcOptions extends RpcClientOptions {
 /** Where a URI leads: a unix socket file or a TCP address. */
 export type RpcEndpoint =
   | { readonly kind: 'unix'; readonly path: string }
-  | { readonly kind: 'tcp'; readonly host: string; readonly port: number };
+  | { readonly kind: 'tcp'; readonly host: string; readonly port: number }
+  | { readonly kind: 'ssh'; readonly target: SshTarget };
 
 /**
  * The endpoint of a connection URI: `qemu:///system` and `qemu+unix://` lead to a socket
@@ -73,13 +52,41 @@ export function endpointOf(uri: ConnectionUri, env: NodeJS.ProcessEnv = process.
         throw new FerryError('INVALID_ARG', `Invalid connection URI '${uri.text}': no host`);
       }
       return { kind: 'tcp', host: uri.host, port: uri.port ?? DEFAULT_TCP_PORT };
-    case 'tls':
     case 'ssh':
+      return { kind: 'ssh', target: sshTargetOf(uri) };
+    case 'tls':
       throw new FerryError(
         'NO_SUPPORT',
         `Transport '${uri.transport}' of URI '${uri.text}' is not supported yet (it arrives with the remote transports issue); use qemu+tcp://HOST:PORT/system or qemu+unix:///system?socket=PATH`,
       );
   }
+}
+
+/** URI parameters the ssh transport understands, as libvirt's (plus `socket`). */
+const SSH_PARAMS = new Set(['keyfile', 'no_verify', 'socket', 'command', 'no_tty']);
+
+function sshTargetOf(uri: ConnectionUri): SshTarget {
+  if (uri.host === undefined)
+    throw new FerryError('INVALID_ARG', `Invalid connection URI '${uri.text}': no host`);
+  const unknown = Object.keys(uri.params).filter((k) => !SSH_PARAMS.has(k));
+  if (unknown.length > 0)
+    throw new FerryError(
+      'INVALID_ARG',
+      `Invalid connection URI '${uri.text}': unknown parameter '${unknown[0]}' (ssh takes ${[...SSH_PARAMS].join(', ')})`,
+    );
+  const flag = (k: string): boolean => uri.params[k] !== undefined && uri.params[k] !== '0';
+  return {
+    host: uri.host,
+    port: uri.port,
+    user: uri.user,
+    keyfile: uri.params['keyfile'],
+    noVerify: flag('no_verify'),
+    socket: uri.params['socket'],
+    uriPath: uri.path,
+    sshCommand: uri.params['command'],
+    // A person at a terminal may answer a passphrase prompt; nobody else can.
+    interactive: !flag('no_tty') && process.stdin.isTTY && process.stderr.isTTY,
+  };
 }
 
 function splitOptions(options: ConnectRpcOptions): {
@@ -122,9 +129,21 @@ export async function connectUri<M extends MethodTable>(
 ): Promise<RpcClient<M>> {
   const endpoint = endpointOf(uri);
   const { transport: transportOptions, client } = splitOptions(options);
-  const transport: Transport =
-    endpoint.kind === 'unix'
-      ? await connectUnix(endpoint.path, transportOptions)
-      : await connectTcp(endpoint.host, endpoint.port, transportOptions);
+  let transport: Transport;
+  switch (endpoint.kind) {
+    case 'unix':
+      transport = await connectUnix(endpoint.path, transportOptions);
+      break;
+    case 'tcp':
+      transport = await connectTcp(endpoint.host, endpoint.port, transportOptions);
+      break;
+    case 'ssh':
+      // ssh's own connect (DNS, handshake, keys) takes longer than a socket's.
+      transport = await connectSsh(endpoint.target, {
+        ...transportOptions,
+        timeoutMs: Math.max(transportOptions.timeoutMs ?? 0, 20_000),
+      });
+      break;
+  }
   return new RpcClient(transport, methods, client);
 }

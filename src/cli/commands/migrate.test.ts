@@ -21,6 +21,7 @@ const NO_FLAGS = {
   timeoutSuspend: false,
   timeoutPostcopy: false,
   abortOnError: false,
+  tls: false,
 };
 
 test('parseMigrateArgs() maps every virsh flag to MigrateFlags', () => {

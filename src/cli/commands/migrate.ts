@@ -32,6 +32,7 @@ interface MigrateOpts {
   suspend?: boolean;
   verbose?: boolean;
   autoConverge?: boolean;
+  tls?: boolean;
   abortOnError?: boolean;
   postcopy?: boolean;
   postcopyAfterPrecopy?: boolean;
@@ -91,7 +92,8 @@ function declareMigrate(cmd: Command): Command {
     .option('--postcopy-bandwidth <number>', 'post-copy migration bandwidth limit in MiB/s')
     .option('--parallel', 'enable parallel migration')
     .option('--parallel-connections <number>', 'number of connections for parallel migration')
-    .option('--bandwidth <number>', 'migration bandwidth limit in MiB/s');
+    .option('--bandwidth <number>', 'migration bandwidth limit in MiB/s')
+    .option('--tls', 'use TLS for migration of domain memory');
 }
 
 /** A `<number>` option: whole, ≥ 1 and within virsh's `int` (or, for sizes, a safe integer). */
@@ -130,6 +132,7 @@ function toRequest(positionals: readonly (string | undefined)[], o: MigrateOpts)
     timeoutSuspend: on(o.timeoutSuspend),
     timeoutPostcopy: on(o.timeoutPostcopy),
     abortOnError: on(o.abortOnError),
+    tls: on(o.tls),
   };
   // exactOptionalPropertyTypes: absent options stay absent rather than `undefined`.
   const numbers = [

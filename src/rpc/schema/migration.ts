@@ -31,6 +31,8 @@ export const MigrateFlags = z.strictObject({
   migrateUri: z.string().min(1).optional(),
   listenAddress: z.string().min(1).optional(),
   abortOnError: z.boolean().default(false),
+  /** Encrypt the stream with QEMU's TLS (tls-creds-x509 over the hosts' certificates). */
+  tls: z.boolean().default(false),
 });
 export type MigrateFlags = z.output<typeof MigrateFlags>;
 
@@ -71,6 +73,14 @@ export const PrepareParams = z.strictObject({
   capabilities: z.array(z.strictObject({ capability: z.string(), state: z.boolean() })),
   parameters: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()])),
   listenAddress: z.string().optional(),
+  /**
+   * The destination's host as the source's URI names it. Over a connection without an
+   * address of its own (qemu+ssh reaches ferryd's unix socket), the destination listens on
+   * every address and tells the source to send the stream to this name, as libvirt does.
+   */
+  destHost: z.string().optional(),
+  /** The source will send over TLS: the destination QEMU must listen with its certificate. */
+  tls: z.boolean().default(false),
 });
 
 export const PrepareResult = z.strictObject({
