@@ -25,6 +25,8 @@ export const ERROR_CODES = {
   AUTH_FAILED: -32021,
   /** A migration completed, but the guest failed on the destination (data.evidence says how). */
   GUEST_FAILED: -32022,
+  /** The host's policy forbids it (a path outside allowed_paths, QEMU passthrough). */
+  ACCESS_DENIED: -32023,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -46,7 +46,7 @@ void test('an unknown key, a malformed line or a wrongly typed value names the l
     message: "Unknown setting 'bogus' at f.conf:2",
   });
   assert.throws(() => parseConfigText('listen_tcp 1\n', 'f.conf'), {
-    message: 'Malformed setting at f.conf:1: expected key = "value" or key = number',
+    message: 'Malformed setting at f.conf:1: expected key = "value", key = number or key = ["value", …]',
   });
   assert.throws(() => parseConfigText('listen_addr = 1\n', 'f.conf'), {
     message: "Setting 'listen_addr' at f.conf:1 must be a quoted string",
@@ -119,4 +119,46 @@ void test('a named config file that does not exist is an error', (t) => {
   assert.throws(() => loadConfig({ config: file }), {
     message: `Cannot read config file '${file}': No such file or directory`,
   });
+});
+
+void test('allowed_paths takes a list of absolute directories; allow_qemu_commandline 0 or 1', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-config-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'ferryd.conf');
+  writeFileSync(
+    file,
+    'allowed_paths = [ "/srv/images", "/data/a \\"b\\"" ]  # two\nallow_qemu_commandline = 1\n',
+  );
+  const config = loadConfig({ config: file, stateDir: join(dir, 's'), runDir: join(dir, 'r') });
+  assert.deepEqual(config.policy, {
+    allowedPaths: ['/srv/images', '/data/a "b"'],
+    qemuCommandline: true,
+    origin: file,
+  });
+  writeFileSync(file, 'allowed_paths = []\n');
+  const none = loadConfig({ config: file, stateDir: join(dir, 's'), runDir: join(dir, 'r') });
+  assert.deepEqual(none.policy.allowedPaths, []);
+  assert.equal(none.policy.qemuCommandline, false);
+
+  const cases: [string, RegExp][] = [
+    [
+      'allowed_paths = "/srv"\n',
+      /^Setting 'allowed_paths' at .*:1 must be a list, e.g\. \["a", "b"\]$/,
+    ],
+    [
+      'allowed_paths = ["srv"]\n',
+      /^Setting 'allowed_paths' at .*:1 must list absolute directories$/,
+    ],
+    ['allowed_paths = ["/a" "/b"]\n', /must be a list of quoted strings/],
+    ['log_level = ["info"]\n', /^Setting 'log_level' at .*:1 takes one value, not a list$/],
+    [
+      'allow_qemu_commandline = 2\n',
+      /^Setting 'allow_qemu_commandline' at .*:1 must be 0 or 1, not 2$/,
+    ],
+  ];
+  for (const [text, pattern] of cases) {
+    const { err } = refusal(t, text);
+    assert.equal(err.code, 'INVALID_ARG', text);
+    assert.match(err.message, pattern);
+  }
 });

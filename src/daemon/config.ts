@@ -11,6 +11,7 @@ import { FerryError } from '../common/errors.js';
 import { DEFAULT_TCP_PORT } from '../common/uri.js';
 import { formatHostPort } from '../rpc/index.js';
 import type { KeepaliveOptions } from '../rpc/index.js';
+import { DEFAULT_ALLOWED_PATHS, type HostPolicy } from '../host/index.js';
 import { DEFAULT_MIGRATION_TLS_DIR } from '../migration/index.js';
 
 export interface DaemonConfig {
@@ -42,6 +43,8 @@ export interface DaemonConfig {
   migrationWatchMs: number;
   /** Certificates QEMU uses for `migrate --tls` (libvirt's qemu.conf key of the same name). */
   migrationTlsDir: string;
+  /** What domain definitions may ask of this host (allowed_paths, allow_qemu_commandline). */
+  policy: HostPolicy;
 }
 
 type Key =
@@ -59,7 +62,9 @@ type Key =
   | 'keepalive_interval'
   | 'keepalive_count'
   | 'migration_watch_ms'
-  | 'migrate_tls_x509_cert_dir';
+  | 'migrate_tls_x509_cert_dir'
+  | 'allowed_paths'
+  | 'allow_qemu_commandline';
 const STRING_KEYS = new Set<Key>([
   'state_dir',
   'run_dir',
@@ -78,7 +83,10 @@ const NUMBER_KEYS = new Set<Key>([
   'keepalive_interval',
   'keepalive_count',
   'migration_watch_ms',
+  'allow_qemu_commandline',
 ]);
+/** Keys that take libvirtd.conf's list syntax: `key = ["a", "b"]`. */
+const LIST_KEYS = new Set<Key>(['allowed_paths']);
 /** Numbers that libvirtd.conf writes quoted (`tcp_port = "16509"`), so a copied line works. */
 const QUOTED_NUMBER_KEYS = new Set<Key>(['tcp_port']);
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
@@ -86,15 +94,20 @@ const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 const AUTH_TCP = ['none', 'sasl'] as const;
 
 /** Value checks done while the line is known; each completes "Setting 'KEY' at FILE:N …". */
-const CHECKS: Partial<Record<Key, (v: string | number) => string | undefined>> = {
+const CHECKS: Partial<Record<Key, (v: ConfigValue) => string | undefined>> = {
   listen_tcp: (v) => (v === 0 || v === 1 ? undefined : `must be 0 or 1, not ${v}`),
+  allow_qemu_commandline: (v) => (v === 0 || v === 1 ? undefined : `must be 0 or 1, not ${v}`),
+  allowed_paths: (v) =>
+    Array.isArray(v) && v.some((p: string) => !p.startsWith('/'))
+      ? 'must list absolute directories'
+      : undefined,
   tcp_port: (v) =>
     typeof v === 'number' && v >= 0 && v <= 65535
       ? undefined
       : `must be a port number from 0 to 65535, not ${v}`,
   listen_addr: (v) => (v === '' ? 'must not be empty' : undefined),
   auth_tcp: (v) =>
-    (AUTH_TCP as readonly (string | number)[]).includes(v)
+    typeof v === 'string' && (AUTH_TCP as readonly string[]).includes(v)
       ? undefined
       : `must be "none" or "sasl", not "${v}"`,
 };
@@ -113,24 +126,61 @@ export const DEFAULT_MIGRATION_WATCH_MS = 1000;
 /** Ten minutes: a longer watch would hold the migration job for no benefit. */
 const MAX_MIGRATION_WATCH_MS = 600_000;
 
+/** A setting's value: a string, a number, or a list of strings (`["a", "b"]`). */
+type ConfigValue = string | number | readonly string[];
+
+/** The strings of a list value such as `"a", "b"` (the text between the brackets). */
+function parseList(inner: string, key: string, where: string): string[] {
+  const items: string[] = [];
+  const item = /\s*"((?:[^"\\]|\\.)*)"\s*(,|$)/y;
+  let at = 0;
+  while (inner.slice(at).trim() !== '') {
+    item.lastIndex = at;
+    const m = item.exec(inner);
+    if (m === null)
+      throw new FerryError(
+        'INVALID_ARG',
+        `Setting '${key}' at ${where} must be a list of quoted strings, e.g. ["a", "b"]`,
+      );
+    items.push((m[1] ?? '').replace(/\\(.)/g, '$1'));
+    at = item.lastIndex;
+  }
+  return items;
+}
+
 /** Parses the text of a ferryd.conf. */
-export function parseConfigText(text: string, file: string): Partial<Record<Key, string | number>> {
-  const out: Partial<Record<Key, string | number>> = {};
+export function parseConfigText(text: string, file: string): Partial<Record<Key, ConfigValue>> {
+  const out: Partial<Record<Key, ConfigValue>> = {};
   text.split('\n').forEach((raw, i) => {
     const line = raw.replace(/^\s+|\s+$/g, '');
     if (line === '' || line.startsWith('#')) return;
     const where = `${file}:${i + 1}`;
-    const m = /^([a-z_][a-z0-9_]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|(-?\d+))\s*(?:#.*)?$/.exec(line);
+    const m =
+      /^([a-z_][a-z0-9_]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|(-?\d+)|\[((?:[^\]"]|"(?:[^"\\]|\\.)*")*)\])\s*(?:#.*)?$/.exec(
+        line,
+      );
     if (m === null)
       throw new FerryError(
         'INVALID_ARG',
-        `Malformed setting at ${where}: expected key = "value" or key = number`,
+        `Malformed setting at ${where}: expected key = "value", key = number or key = ["value", …]`,
       );
     const key = m[1] as Key;
-    if (!STRING_KEYS.has(key) && !NUMBER_KEYS.has(key))
+    if (!STRING_KEYS.has(key) && !NUMBER_KEYS.has(key) && !LIST_KEYS.has(key))
       throw new FerryError('INVALID_ARG', `Unknown setting '${m[1]}' at ${where}`);
-    let value: string | number;
-    if (STRING_KEYS.has(key)) {
+    let value: ConfigValue;
+    if (LIST_KEYS.has(key)) {
+      if (m[4] === undefined)
+        throw new FerryError(
+          'INVALID_ARG',
+          `Setting '${key}' at ${where} must be a list, e.g. ["a", "b"]`,
+        );
+      value = parseList(m[4], key, where);
+    } else if (m[4] !== undefined) {
+      throw new FerryError(
+        'INVALID_ARG',
+        `Setting '${key}' at ${where} takes one value, not a list`,
+      );
+    } else if (STRING_KEYS.has(key)) {
       if (m[2] === undefined)
         throw new FerryError('INVALID_ARG', `Setting '${key}' at ${where} must be a quoted string`);
       value = m[2].replace(/\\(.)/g, '$1');
@@ -171,7 +221,7 @@ function defaults(): { stateDir: string; runDir: string } {
 
 /** Resolves the configuration: flags over the file over defaults. */
 export function loadConfig(flags: ConfigFlags): DaemonConfig {
-  let fromFile: Partial<Record<Key, string | number>> = {};
+  let fromFile: Partial<Record<Key, ConfigValue>> = {};
   const file = flags.config ?? DEFAULT_CONFIG_FILE;
   let read = false;
   try {
@@ -223,6 +273,13 @@ export function loadConfig(flags: ConfigFlags): DaemonConfig {
     keepalive: keepaliveFrom(fromFile),
     migrationWatchMs,
     migrationTlsDir: str('migrate_tls_x509_cert_dir') ?? DEFAULT_MIGRATION_TLS_DIR,
+    policy: {
+      allowedPaths: (fromFile.allowed_paths as readonly string[] | undefined) ?? [
+        ...DEFAULT_ALLOWED_PATHS,
+      ],
+      qemuCommandline: fromFile.allow_qemu_commandline === 1,
+      origin: read ? file : 'the defaults (no config file)',
+    },
   };
 }
 
@@ -231,10 +288,7 @@ export function loadConfig(flags: ConfigFlags): DaemonConfig {
  * auth_tcp = "none" may open one: the libvirt default ("sasl") must not silently become
  * "anyone who can reach the port".
  */
-function tcpListen(
-  fromFile: Partial<Record<Key, string | number>>,
-  file: string,
-): DaemonConfig['tcp'] {
+function tcpListen(fromFile: Partial<Record<Key, ConfigValue>>, file: string): DaemonConfig['tcp'] {
   if (fromFile.listen_tcp !== 1) return undefined;
   const address = (fromFile.listen_addr as string | undefined) ?? '127.0.0.1';
   const port = (fromFile.tcp_port as number | undefined) ?? DEFAULT_TCP_PORT;
@@ -249,9 +303,7 @@ function tcpListen(
 }
 
 /** keepalive_interval (seconds, -1 = off) and keepalive_count (unanswered pings tolerated). */
-function keepaliveFrom(
-  fromFile: Partial<Record<Key, string | number>>,
-): KeepaliveOptions | undefined {
+function keepaliveFrom(fromFile: Partial<Record<Key, ConfigValue>>): KeepaliveOptions | undefined {
   const interval =
     (fromFile.keepalive_interval as number | undefined) ?? DEFAULT_KEEPALIVE_INTERVAL_S;
   const count = (fromFile.keepalive_count as number | undefined) ?? DEFAULT_KEEPALIVE_COUNT;

@@ -81,6 +81,7 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
     qemuBinary: config.qemuBinary,
     kvmDevice: config.kvmDevice,
     logger: log,
+    policy: config.policy,
   });
   await domains.load();
 

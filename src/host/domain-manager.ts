@@ -17,6 +17,7 @@ export class DomainManager extends DomainRegistry {
   /** Defines a new persistent domain or replaces the definition of an existing one. */
   define(xml: string): { def: DomainDef; warnings: string[] } {
     const { def, warnings } = parseDomainXml(xml, { generateUuid: randomUUID });
+    this.launcher.checkPolicy(def);
     const existing = this.conflictCheck(def);
     const text = formatDomainXml(def);
     this.store.saveConfig(def.name, text);

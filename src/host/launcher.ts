@@ -12,6 +12,7 @@ import { withBootDefaults } from '../domain/defaults.js';
 import type { DomainDef } from '../domain/def.js';
 import { writeFileAtomic, type DomainStore, type RuntimeStatus } from '../domain/store.js';
 import { formatDomainXml, parseDomainXml } from '../domain/xml/index.js';
+import { checkHostPolicy, qemuCommandlineArgs, type HostPolicy } from './policy.js';
 import { buildCommandLine, checkKvmDevice, effectiveSerials, QemuProcess } from '../qemu/index.js';
 import type { StatusInfo } from '../qemu/index.js';
 import { newRecord, type DomainRecord } from './domain-record.js';
@@ -27,6 +28,8 @@ export interface LauncherOptions {
   /** Where the next domain id is remembered across restarts. */
   idFile: string;
   logger: Logger;
+  /** What definitions may ask of this host (paths, QEMU passthrough). */
+  policy: HostPolicy;
 }
 
 export class Launcher {
@@ -64,6 +67,7 @@ export class Launcher {
       ptyLogFile: ptyLog,
       ...(incoming ? { incoming: 'defer' as const } : {}),
     });
+    if (this.#opts.policy.qemuCommandline) args.push(...qemuCommandlineArgs(live));
     const qemuLog = this.#qemuLogOf(def.name);
     const proc = await QemuProcess.launch({
       binary: this.#opts.qemuBinary,
@@ -176,8 +180,14 @@ export class Launcher {
     return rec;
   }
 
+  /** Throws ACCESS_DENIED when the host's policy forbids what `def` asks (see policy.ts). */
+  checkPolicy(def: DomainDef): void {
+    checkHostPolicy(def, this.#opts.policy);
+  }
+
   /** Checks, before spawning, everything the definition needs from this host. */
   #checkHost(def: DomainDef): void {
+    this.checkPolicy(def);
     const files: [string, string | undefined][] = [
       ['Kernel', def.os.kernel],
       ['Initrd', def.os.initrd],

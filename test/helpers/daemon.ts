@@ -10,6 +10,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
+import type { HostPolicy } from '../../src/host/index.js';
 import { REPO } from './guest.js';
 
 export interface CliResult {
@@ -66,6 +67,13 @@ export interface StartDaemonOptions {
 
 export const FERRYD = join(REPO, 'bin', 'ferryd.js');
 export const FERRY = join(REPO, 'bin', 'ferry.js');
+/** Where test guests' files live: the guest image and the system temporary directory. */
+export const TEST_HOST_POLICY: HostPolicy = {
+  allowedPaths: [join(REPO, 'guest', 'out'), tmpdir()],
+  qemuCommandline: false,
+  origin: 'the test configuration',
+};
+
 /** Not 127.0.0.1: proves ferryd binds the listen_addr it is given. */
 export const TCP_TEST_ADDR = '127.0.0.2';
 
@@ -81,7 +89,11 @@ export function ferrydLayout(
   const runDir = join(dir, 'run');
   const socket = join(runDir, 'ferry-sock');
   const config = join(dir, 'ferryd.conf');
-  writeFileSync(config, configText);
+  // The guest image and the tests' temporary files; a test of the policy sets its own.
+  const policy = /^\s*allowed_paths\s*=/m.test(configText)
+    ? ''
+    : `allowed_paths = [${TEST_HOST_POLICY.allowedPaths.map((p) => JSON.stringify(p)).join(', ')}]\n`;
+  writeFileSync(config, policy + configText);
   const args = ['--state-dir', stateDir, '--run-dir', runDir, '--socket', socket];
   return { stateDir, runDir, socket, config, args: [...args, '--config', config] };
 }

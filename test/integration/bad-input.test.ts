@@ -5,13 +5,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { connectRpc } from '../../src/rpc/index.js';
 import { METHODS } from '../../src/rpc/methods.js';
-import { FERRYD, run, startDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { FERRYD, qemuPids, run, startDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { guestXml, waitForHeartbeat } from '../helpers/guest.js';
 
 /** Runs ferry, expects failure with `error:` lines matching `pattern`, and checks nothing changed. */
@@ -104,11 +104,15 @@ test('bad definitions are refused with a clear error and change nothing', async 
   await refused(d, /failed to get domain 'ghost'/, 'dominfo', 'ghost');
   await refused(
     d,
-    /Kernel '\/nonexistent\/vmlinuz' does not exist/,
+    /Kernel '\/tmp\/ferry-nonexistent\/vmlinuz' does not exist/,
     'create',
     d.file(
       'nokernel.xml',
-      guestXml({ name: 'nk', serialLog: join(d.dir, 'nk.log'), kernel: '/nonexistent/vmlinuz' }),
+      guestXml({
+        name: 'nk',
+        serialLog: join(d.dir, 'nk.log'),
+        kernel: '/tmp/ferry-nonexistent/vmlinuz',
+      }),
     ),
   );
   await refused(d, /error: unknown option '--bogus'/, 'list', '--bogus');
@@ -126,6 +130,57 @@ test('bad definitions are refused with a clear error and change nothing', async 
     'qemu+unix:///system?socket=/nonexistent/sock',
     'list',
   );
+});
+
+test('definitions cannot reach host paths outside allowed_paths nor pass QEMU arguments', async (t) => {
+  const d = await startDaemon(t);
+  const disk = (path: string): string =>
+    `<devices><disk type='file' device='disk'><source file='${path}'/><target dev='vda' bus='virtio'/></disk></devices>`;
+  await refused(
+    d,
+    /^error: access denied: path '\/etc\/shadow' of disk 'vda' is outside the directories this host allows for guests \(allowed_paths in .*ferryd\.conf: /m,
+    'define',
+    d.file('shadow.xml', MINIMAL('shadow', disk('/etc/shadow'))),
+  );
+  await refused(
+    d,
+    /access denied: path '\/etc\/passwd' of serial file device is outside/,
+    'create',
+    d.file(
+      'passwd.xml',
+      MINIMAL(
+        'passwd',
+        "<devices><serial type='file'><source path='/etc/passwd' append='on'/></serial></devices>",
+      ),
+    ),
+  );
+  const passthrough = `<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'><name>qa</name><memory unit='MiB'>64</memory><qemu:commandline><qemu:arg value='-monitor'/><qemu:arg value='tcp:0.0.0.0:4444,server=on'/></qemu:commandline></domain>`;
+  await refused(
+    d,
+    /access denied: <qemu:commandline> passthrough is disabled on this host \(allow_qemu_commandline in /,
+    'define',
+    d.file('qemu-args.xml', passthrough),
+  );
+});
+
+test('a host with allow_qemu_commandline = 1 passes <qemu:arg> values to QEMU', async (t) => {
+  const d = await startDaemon(t, { configText: 'allow_qemu_commandline = 1\n' });
+  const xml = guestXml({ name: 'qa', serialLog: join(d.dir, 'qa.log') })
+    .replace(
+      "<domain type='qemu'",
+      "<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'",
+    )
+    .replace(
+      '</domain>',
+      "<qemu:commandline><qemu:arg value='-smbios'/><qemu:arg value='type=1,serial=ferry-passthrough'/></qemu:commandline></domain>",
+    );
+  await d.ferryOk('create', d.file('qa.xml', xml));
+  const [pid] = qemuPids(d.runDir);
+  assert.ok(pid !== undefined, 'QEMU is running');
+  const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  const at = argv.indexOf('-smbios');
+  assert.deepEqual(argv.slice(at, at + 2), ['-smbios', 'type=1,serial=ferry-passthrough']);
+  await d.ferryOk('destroy', 'qa');
 });
 
 test('lifecycle requests that do not fit the state are refused', async (t) => {

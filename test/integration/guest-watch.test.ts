@@ -18,7 +18,7 @@ import {
 import { connectRpc } from '../../src/rpc/index.js';
 import { METHODS } from '../../src/rpc/methods.js';
 import { DomainEvent } from '../../src/rpc/schema/domain.js';
-import { killGuests, startDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { killGuests, startDaemon, TEST_HOST_POLICY, type TestDaemon } from '../helpers/daemon.js';
 import { guestXml, readHeartbeats, waitForConsole, waitForHeartbeat } from '../helpers/guest.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -153,6 +153,7 @@ function hostFor(t: TestContext): { domains: DomainManager; dir: string } {
     qemuBinary: 'qemu-system-x86_64',
     kvmDevice: '/dev/kvm',
     logger: SILENT_LOGGER,
+    policy: TEST_HOST_POLICY,
   });
   t.after(async () => {
     domains.detachAll();
