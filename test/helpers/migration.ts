@@ -69,7 +69,7 @@ export function jobBytes(info: string, label: string): number | undefined {
  * that output; fails with the last output after `timeoutMs`.
  */
 export async function waitForJob(
-  host: TestDaemon,
+  host: Pick<TestDaemon, 'ferry'>,
   domain: string,
   pred: (info: string) => boolean,
   opts: { timeoutMs?: number; everyMs?: number } = {},

@@ -52,6 +52,8 @@ void test('sshArgv() runs the helper in batch mode with the URI options, quoting
       '-i',
       '/k/id',
       '-o',
+      'IdentitiesOnly=yes',
+      '-o',
       'StrictHostKeyChecking=no',
       '-o',
       'UserKnownHostsFile=/dev/null',

@@ -54,7 +54,8 @@ export function sshArgv(target: SshTarget, connectTimeoutS = 10): string[] {
   if (target.interactive !== true) argv.push('-o', 'BatchMode=yes');
   if (target.port !== undefined) argv.push('-p', String(target.port));
   if (target.user !== undefined) argv.push('-l', target.user);
-  if (target.keyfile !== undefined) argv.push('-i', target.keyfile);
+  // The key asked for, and only it: ssh would otherwise also offer the default keys.
+  if (target.keyfile !== undefined) argv.push('-i', target.keyfile, '-o', 'IdentitiesOnly=yes');
   if (target.noVerify === true)
     argv.push('-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null');
   const remote = [SSH_HELPER_COMMAND, target.uriPath];
