@@ -66,13 +66,40 @@ test('ProgressModel warns once when remaining stops shrinking and dirty rate ≥
   ]);
 });
 
-test('ProgressModel does not warn while dirty rate < throughput, as in the captured stuck job', () => {
+test('ProgressModel does not warn from stalled samples alone while dirty rate < throughput', () => {
   // outputs.md "domjobinfo DURING a non-converging migration": 24780 pages/s (96.8 MiB/s)
   // against 100.039 MiB/s; it stalls because of the downtime limit, not the dirty rate.
   const model = new ProgressModel(2);
   const stuck = { memoryBandwidth: 104898494, dirtyRate: 24780 * 4096 };
   for (const r of [512, 71, 150, 100, 90, 150, 80, 150, 75]) {
     assert.equal(model.update(sample(1000, r, stuck)).warning, undefined);
+  }
+});
+
+test('ProgressModel warns when pass after pass starts with the same backlog, whatever the dirty rate', () => {
+  // The shaped-link case (test/integration/remote-network.test.ts): a working set rewritten
+  // every pass, dirty rate just under the throughput; the downtime limit is never met.
+  const model = new ProgressModel(2);
+  const rates = { memoryBandwidth: 8 * MiB, dirtyRate: 7 * MiB };
+  const warnings: string[] = [];
+  let step = 0;
+  for (let pass = 1; pass <= 6; pass++) {
+    for (const r of [8, 5, 2]) {
+      const { warning } = model.update(sample(++step, r, { ...rates, iteration: pass }));
+      if (warning !== undefined) warnings.push(`${pass}:${warning}`);
+    }
+  }
+  assert.deepEqual(warnings, [
+    '5:warning: not converging: each pass starts with about 8.0 MiB again (dirty rate 7.0 MiB/s, throughput 8.0 MiB/s); try --auto-converge, --postcopy or a larger migrate-setmaxdowntime\n',
+  ]);
+  // A converging job starts each pass with less: no warning.
+  const healthy = new ProgressModel(2);
+  for (let pass = 1; pass <= 8; pass++) {
+    const start = 64 / 2 ** pass;
+    for (const r of [start, start / 2, start / 4]) {
+      const u = healthy.update(sample(++step, r, { ...rates, iteration: pass }));
+      assert.equal(u.warning, undefined);
+    }
   }
 });
 

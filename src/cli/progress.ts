@@ -32,6 +32,12 @@ export interface ProgressUpdate {
 
 /** How many samples without a new low in `remaining` count as "stopped shrinking". */
 export const DEFAULT_STALL_SAMPLES = 5;
+/**
+ * Passes whose starting backlog is no smaller than the one before them: a pre-copy that
+ * converges starts each pass with less to send, so this many in a row means it will not,
+ * whatever the reason (the dirty rate, or a downtime limit the last pass cannot meet).
+ */
+export const STUCK_PASSES = 4;
 
 /**
  * The job as the CLI sees it. Pure: fed samples, returns what to show.
@@ -46,6 +52,9 @@ export class ProgressModel {
   #lowestRemaining = Number.POSITIVE_INFINITY;
   #stalled = 0;
   #warned = false;
+  /** Remaining bytes at the first sample of each pass (iteration), latest last. */
+  #passStarts: number[] = [];
+  #iteration: number | undefined;
   #last: ProgressSnapshot | undefined;
 
   constructor(readonly stallSamples = DEFAULT_STALL_SAMPLES) {}
@@ -71,14 +80,18 @@ export class ProgressModel {
       } else {
         this.#stalled++;
       }
-      if (
-        !this.#warned &&
-        this.#stalled >= this.stallSamples &&
-        throughput > 0 &&
-        dirtyRate >= throughput
-      ) {
-        this.#warned = true;
-        warning = `warning: not converging: dirty rate ${mib(dirtyRate)} MiB/s \u2265 throughput ${mib(throughput)} MiB/s\n`;
+      if (stats.iteration !== undefined && stats.iteration !== this.#iteration) {
+        this.#iteration = stats.iteration;
+        this.#passStarts.push(remaining);
+      }
+      if (!this.#warned && this.#stalled >= this.stallSamples && throughput > 0) {
+        if (dirtyRate >= throughput) {
+          this.#warned = true;
+          warning = `warning: not converging: dirty rate ${mib(dirtyRate)} MiB/s \u2265 throughput ${mib(throughput)} MiB/s\n`;
+        } else if (this.#passesStuck()) {
+          this.#warned = true;
+          warning = `warning: not converging: each pass starts with about ${mib(this.#passStarts.at(-1) ?? remaining)} MiB again (dirty rate ${mib(dirtyRate)} MiB/s, throughput ${mib(throughput)} MiB/s); try --auto-converge, --postcopy or a larger migrate-setmaxdowntime\n`;
+        }
       }
     }
     const net = throughput - dirtyRate;
@@ -93,6 +106,13 @@ export class ProgressModel {
       etaSeconds: net > 0 ? remaining / net : undefined,
     };
     return warning === undefined ? { snapshot: this.#last } : { snapshot: this.#last, warning };
+  }
+
+  /** Whether the last {@link STUCK_PASSES} passes each started with at least 90 % of the backlog before. */
+  #passesStuck(): boolean {
+    const starts = this.#passStarts.slice(-(STUCK_PASSES + 1));
+    if (starts.length <= STUCK_PASSES) return false;
+    return starts.slice(1).every((s, i) => s >= 0.9 * (starts[i] ?? 0));
   }
 
   /** The job ended successfully: everything is across. */

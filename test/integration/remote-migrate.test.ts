@@ -22,42 +22,8 @@ import {
   waitForJob,
   waitUntil,
 } from '../helpers/migration.js';
+import { listOf, POLICY, startGuestOn } from '../helpers/remote.js';
 import { useTestbed } from '../helpers/testbed.js';
-
-const POLICY = `allowed_paths = [${TEST_HOST_POLICY.allowedPaths.map((p) => JSON.stringify(p)).join(', ')}]\n`;
-
-/** Defines and starts the test guest on `host`; returns its serial log (in the shared /tmp). */
-async function startGuestOn(
-  t: TestContext,
-  host: TestbedHost,
-  o: Omit<GuestXmlOptions, 'serialLog'>,
-  start = true,
-): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), `ferry-${o.name}-`));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const serial = join(dir, 'serial.log');
-  const xml = join(dir, 'guest.xml');
-  writeFileSync(xml, guestXml({ ...o, serialLog: serial }));
-  await host.ferryOk('define', xml);
-  if (start) {
-    await host.ferryOk('start', o.name);
-    await waitForHeartbeat(serial, { timeoutMs: 60_000 });
-  }
-  return serial;
-}
-
-/** `ferry list --all` of `host` as `[name, state]` rows. */
-async function listOf(host: TestbedHost, uri?: string): Promise<[string, string][]> {
-  const out = await host.ferryOk(...(uri === undefined ? [] : ['-c', uri]), 'list', '--all');
-  return out
-    .split('\n')
-    .slice(2)
-    .filter((l) => l.trim() !== '')
-    .map((l) => {
-      const [, name = '', ...state] = l.trim().split(/\s+/);
-      return [name, state.join(' ')];
-    });
-}
 
 void test('the chapter’s migrate commands between two hosts over qemu+ssh', async (t) => {
   const tb = await useTestbed(t, { hosts: 2, extraConfig: POLICY });

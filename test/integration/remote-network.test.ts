@@ -1,0 +1,90 @@
+/**
+ * What the network does to a migration between testbed hosts: a link shaped (tc tbf) below the
+ * guest's dirty rate, and a link cut in the middle of a job.
+ * @module
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { TestbedHost } from '../../src/testbed/index.js';
+import {
+  assertOneLife,
+  jobField,
+  keepsBeating,
+  NON_CONVERGING,
+  waitForJob,
+} from '../helpers/migration.js';
+import { listOf, POLICY, startGuestOn } from '../helpers/remote.js';
+import { useTestbed } from '../helpers/testbed.js';
+
+/**
+ * 64 Mbit/s is about 7.6 MiB/s: like the 8 MiB/s `--bandwidth` cap of migrate-policy.test.ts,
+ * too little for {@link NON_CONVERGING}'s 8 MiB working set rewritten at 20 MiB/s, but set
+ * by the network this time, not by QEMU.
+ */
+const SHAPED_RATE = '64mbit';
+
+test(
+  'a link shaped below the dirty rate: pre-copy says it does not converge; auto-converge and post-copy finish',
+  { timeout: 400_000 },
+  async (t) => {
+    const tb = await useTestbed(t, { hosts: 2, extraConfig: POLICY });
+    const [h1, h2] = tb.hosts as [TestbedHost, TestbedHost];
+    const serial = await startGuestOn(t, h1, { name: 'busy', ...NON_CONVERGING });
+    await h1.shape(SHAPED_RATE);
+
+    // Plain pre-copy: the progress warns, the passes go on; the user gives up.
+    const plain = h1.ferry('migrate', '--live', '--persistent', '--verbose', 'busy', h2.tcpUri);
+    await waitForJob(h1, 'busy', (info) => /^Job type: +Unbounded/m.test(info));
+    const stuck = await waitForJob(
+      h1,
+      'busy',
+      (info) => !/^Job type: +Unbounded/m.test(info) || Number(jobField(info, 'Iteration')) >= 8,
+      { timeoutMs: 150_000, everyMs: 1000 },
+    );
+    assert.match(stuck, /^Job type: +Unbounded/m, 'still migrating after 8 passes');
+    await h1.ferryOk('domjobabort', 'busy');
+    const aborted = await plain;
+    assert.equal(aborted.code, 1);
+    assert.match(aborted.stderr, /warning: not converging: dirty rate [\d.]+ MiB\/s ≥ throughput/);
+    assert.match(aborted.stderr, /operation aborted/);
+    assert.deepEqual(await listOf(h1), [['busy', 'running']]);
+    assert.deepEqual(await listOf(h2), []);
+
+    // The chapter's remedy: throttle the guest until it converges.
+    const converged = await h1.ferry(
+      'migrate',
+      '--live',
+      '--persistent',
+      '--undefinesource',
+      '--auto-converge',
+      '--auto-converge-initial',
+      '80',
+      '--auto-converge-increment',
+      '19',
+      'busy',
+      h2.tcpUri,
+    );
+    assert.equal(converged.code, 0, converged.stderr);
+    assert.deepEqual(await listOf(h2), [['busy', 'running']]);
+    await keepsBeating(serial);
+
+    // And back through the same shaped link with post-copy.
+    const back = await h2.ferry(
+      'migrate',
+      '--live',
+      '--persistent',
+      '--undefinesource',
+      '--postcopy',
+      '--postcopy-after-precopy',
+      'busy',
+      h1.tcpUri,
+    );
+    assert.equal(back.code, 0, back.stderr);
+    const done = await h1.ferryOk('domjobinfo', 'busy', '--completed');
+    assert.equal(jobField(done, 'Job type'), 'Completed');
+    assert.deepEqual(await listOf(h1), [['busy', 'running']]);
+    assert.deepEqual(await listOf(h2), []);
+    await keepsBeating(serial);
+    assertOneLife(serial);
+  },
+);
