@@ -6,13 +6,11 @@
  * @module
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import type { TestbedHost } from '../../src/testbed/index.js';
-import { TEST_HOST_POLICY } from '../helpers/daemon.js';
-import { guestXml, waitForHeartbeat, type GuestXmlOptions } from '../helpers/guest.js';
 import {
   assertOneLife,
   BANDWIDTH_CAP,
