@@ -46,7 +46,8 @@ void test('an unknown key, a malformed line or a wrongly typed value names the l
     message: "Unknown setting 'bogus' at f.conf:2",
   });
   assert.throws(() => parseConfigText('listen_tcp 1\n', 'f.conf'), {
-    message: 'Malformed setting at f.conf:1: expected key = "value", key = number or key = ["value", …]',
+    message:
+      'Malformed setting at f.conf:1: expected key = "value", key = number or key = ["value", …]',
   });
   assert.throws(() => parseConfigText('listen_addr = 1\n', 'f.conf'), {
     message: "Setting 'listen_addr' at f.conf:1 must be a quoted string",

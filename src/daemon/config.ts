@@ -93,10 +93,13 @@ const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 /** libvirt's auth_tcp values; only "none" works in this version (see loadConfig). */
 const AUTH_TCP = ['none', 'sasl'] as const;
 
+/** A value as written in a message: lists as the file writes them. */
+const shown = (v: ConfigValue): string => (Array.isArray(v) ? JSON.stringify(v) : String(v));
+
 /** Value checks done while the line is known; each completes "Setting 'KEY' at FILE:N …". */
 const CHECKS: Partial<Record<Key, (v: ConfigValue) => string | undefined>> = {
-  listen_tcp: (v) => (v === 0 || v === 1 ? undefined : `must be 0 or 1, not ${v}`),
-  allow_qemu_commandline: (v) => (v === 0 || v === 1 ? undefined : `must be 0 or 1, not ${v}`),
+  listen_tcp: (v) => (v === 0 || v === 1 ? undefined : `must be 0 or 1, not ${shown(v)}`),
+  allow_qemu_commandline: (v) => (v === 0 || v === 1 ? undefined : `must be 0 or 1, not ${shown(v)}`),
   allowed_paths: (v) =>
     Array.isArray(v) && v.some((p: string) => !p.startsWith('/'))
       ? 'must list absolute directories'
@@ -104,12 +107,12 @@ const CHECKS: Partial<Record<Key, (v: ConfigValue) => string | undefined>> = {
   tcp_port: (v) =>
     typeof v === 'number' && v >= 0 && v <= 65535
       ? undefined
-      : `must be a port number from 0 to 65535, not ${v}`,
+      : `must be a port number from 0 to 65535, not ${shown(v)}`,
   listen_addr: (v) => (v === '' ? 'must not be empty' : undefined),
   auth_tcp: (v) =>
     typeof v === 'string' && (AUTH_TCP as readonly string[]).includes(v)
       ? undefined
-      : `must be "none" or "sasl", not "${v}"`,
+      : `must be "none" or "sasl", not "${shown(v)}"`,
 };
 
 export const DEFAULT_CONFIG_FILE = '/etc/ferry/ferryd.conf';
