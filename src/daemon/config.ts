@@ -99,7 +99,8 @@ const shown = (v: ConfigValue): string => (Array.isArray(v) ? JSON.stringify(v) 
 /** Value checks done while the line is known; each completes "Setting 'KEY' at FILE:N …". */
 const CHECKS: Partial<Record<Key, (v: ConfigValue) => string | undefined>> = {
   listen_tcp: (v) => (v === 0 || v === 1 ? undefined : `must be 0 or 1, not ${shown(v)}`),
-  allow_qemu_commandline: (v) => (v === 0 || v === 1 ? undefined : `must be 0 or 1, not ${shown(v)}`),
+  allow_qemu_commandline: (v) =>
+    v === 0 || v === 1 ? undefined : `must be 0 or 1, not ${shown(v)}`,
   allowed_paths: (v) =>
     Array.isArray(v) && v.some((p: string) => !p.startsWith('/'))
       ? 'must list absolute directories'
