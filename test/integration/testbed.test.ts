@@ -16,6 +16,7 @@ import { REPO } from '../helpers/guest.js';
 import { useTestbed } from '../helpers/testbed.js';
 import {
   cleanupTestbeds,
+  createTestbed,
   openTestbed,
   NOT_ROOT_NOTICE,
   type TestbedRecord,
@@ -195,6 +196,32 @@ test(
     await tb.down(); // a second down() is harmless
   },
 );
+
+test('a testbed that fails half-way removes what it made, then throws', rootOnly, async () => {
+  const name = `ftbfail${process.pid}`;
+  // ferryd refuses an unknown setting: the testbed fails after its namespaces and sshd are up.
+  await assert.rejects(
+    createTestbed({ name, extraConfig: 'no_such_setting = 1\n' }),
+    /ferryd of h\d exited before it was ready: .*Unknown setting 'no_such_setting'/,
+  );
+  assert.equal(existsSync(join(stateRoot(true), name)), false, 'directory removed');
+  // sshd's command line names its config in the testbed directory.
+  const left = readdirSync('/proc').filter((pid) => {
+    try {
+      return (
+        /^\d+$/.test(pid) && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`/${name}/`)
+      );
+    } catch {
+      return false;
+    }
+  });
+  assert.deepEqual(left, [], 'no process left');
+  assert.deepEqual(
+    readdirSync('/run/netns').filter((n) => n.startsWith(`${name}-`)),
+    [],
+    'no namespace left',
+  );
+});
 
 test('cleanupTestbeds() removes a testbed whose owner was killed', rootOnly, async (t) => {
   const child = spawn(
