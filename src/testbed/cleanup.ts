@@ -11,6 +11,7 @@ import { FerryError, messageOf } from '../common/errors.js';
 import { killGuests } from './ferryd.js';
 import { decideIsolation } from './naming.js';
 import { mountsUnder, netnsPids, removeNetns, unmountAllUnder } from './namespaces.js';
+import { withRemovalClaim } from './removal-claim.js';
 import { endProcesses, isRunning, processRecord, type ProcessRecord } from './processes.js';
 import {
   readRecord,
@@ -58,8 +59,15 @@ async function killNetnsProcesses(netns: string): Promise<void> {
   await endProcesses(recorded(pids.map(processRecord)), { first: 'SIGKILL' });
 }
 
-/** Removes everything `rec` records (and namespaces named after it); throws if any step failed. */
-export async function removeTestbed(rec: TestbedRecord): Promise<void> {
+/**
+ * Removes everything `rec` records (and namespaces named after it); throws if any step failed.
+ * Another process removing it at the same time is waited for instead.
+ */
+export function removeTestbed(rec: TestbedRecord): Promise<void> {
+  return withRemovalClaim(rec.dir, () => removeRecorded(rec));
+}
+
+async function removeRecorded(rec: TestbedRecord): Promise<void> {
   const errors: string[] = [];
   for (const h of rec.hosts) await stopHostProcesses(h, errors);
   const namespaces = new Set(
@@ -88,7 +96,11 @@ export async function removeTestbed(rec: TestbedRecord): Promise<void> {
 }
 
 /** A directory without a readable record: its creator crashed at once, or it is not ours. */
-async function removeUnrecorded(dir: string): Promise<void> {
+function removeUnrecorded(dir: string): Promise<void> {
+  return withRemovalClaim(dir, () => removeByName(dir));
+}
+
+async function removeByName(dir: string): Promise<void> {
   const name = basename(dir);
   const netns = netnsOfTestbed(name);
   for (const ns of netns) await killNetnsProcesses(ns);

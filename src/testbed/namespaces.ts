@@ -70,7 +70,10 @@ export async function createHostNetwork(
 /** Deletes a network namespace if it exists (its veth ends go with it). */
 export async function removeNetns(name: string): Promise<void> {
   if (!existsSync(netnsPath(name))) return;
-  await runOk(['ip', 'netns', 'del', name]);
+  const r = await run(['ip', 'netns', 'del', name]);
+  // Gone meanwhile is what was asked for.
+  if (r.code !== 0 && existsSync(netnsPath(name)))
+    throw new FerryError('SYSTEM_ERROR', `Cannot remove netns ${name}: ${r.stderr.trim()}`);
 }
 
 /** PIDs of every process in network namespace `name` (none when it does not exist). */
@@ -111,19 +114,24 @@ function ensureMountPoint(m: BindMount, isFile: boolean): void {
 
 /**
  * The script run by unshare in the new mount namespace: drop its copies of every network
- * namespace mount (they would keep other testbeds' namespaces alive), name the host, then
- * make the bind mounts given as argument pairs.
+ * namespace mount and of the testbeds' namespace directories (they would keep other testbeds'
+ * namespaces alive), name the host, then make the bind mounts given as argument pairs.
  */
 const MOUNT_SCRIPT = `set -e
 umount -R -l ${NETNS_DIR} 2>/dev/null || true
-hostname "$1"; shift
+for m in $(awk -v root="$1/" 'index($5, root) == 1 { print $5 }' /proc/self/mountinfo | sort -r); do
+  umount -l "$m" 2>/dev/null || true
+done
+hostname "$2"; shift 2
 while [ $# -gt 1 ]; do mount --bind "$1" "$2"; shift 2; done`;
 
 /**
  * Makes the host's persistent mount and UTS namespaces, bound to `mountNsFile` and `utsNsFile`
- * (under a private mount dir), with `binds` mounted inside and the hostname set.
+ * (under a private mount dir), with `binds` mounted inside and the hostname set. `stateRoot`
+ * holds every testbed's namespace directory, which the host needs no copy of.
  */
 export async function createHostMounts(
+  stateRoot: string,
   mountNsFile: string,
   utsNsFile: string,
   hostname: string,
@@ -142,6 +150,7 @@ export async function createHostMounts(
     '-c',
     MOUNT_SCRIPT,
     'sh',
+    stateRoot,
     hostname,
     ...binds.flatMap((m) => [m.source, m.target]),
   ]);

@@ -6,7 +6,7 @@
  * @module
  */
 import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { FerryError } from '../common/errors.js';
 import { removeTestbed } from './cleanup.js';
 import { HOST_COMMANDS, spawnDaemon, waitForLogLine } from './ferryd.js';
@@ -135,7 +135,7 @@ async function makeNamespaces(rec: TestbedRecord, save: () => void, sshd: boolea
     h.mountNs = join(nsDir, `${h.name}.mnt`);
     h.utsNs = join(nsDir, `${h.name}.uts`);
     save();
-    await createHostMounts(h.mountNs, h.utsNs, h.name, hostBinds(rec.dir, h));
+    await createHostMounts(dirname(rec.dir), h.mountNs, h.utsNs, h.name, hostBinds(rec.dir, h));
   }
 }
 
@@ -210,7 +210,8 @@ export async function createTestbed(options: TestbedOptions = {}): Promise<Testb
     name,
     namespaces,
     dir,
-    owner: options.keep === true ? 'cli' : selfRecord(),
+    // A kept testbed belongs to this process until it is complete: a crashed `up` is stale.
+    owner: selfRecord(),
     createdAt: new Date().toISOString(),
     sshd: namespaces && options.sshd !== false,
     hosts: [],
@@ -237,6 +238,10 @@ export async function createTestbed(options: TestbedOptions = {}): Promise<Testb
     }
     if (rec.sshd) for (const h of rec.hosts) await startSshd(h, save);
     if (options.ferryd !== false) await Promise.all(made.hosts.map((h) => h.startFerryd()));
+    if (options.keep === true) {
+      rec.owner = 'cli';
+      save();
+    }
     return made;
   } catch (err) {
     await testbed.down().catch(() => undefined);
