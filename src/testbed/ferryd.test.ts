@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseConfigText } from '../daemon/config.js';
 import { processRecord } from './processes.js';
-import { configKeys, ferrydConfigText, ferrydDefaults, guestProcesses } from './ferryd.js';
+import { configKeys, ferrydConfigText, ferrydDefaults, guestProcesses, REPO } from './ferryd.js';
 
 test('ferrydConfigText() writes the testbed defaults, which ferryd accepts', () => {
   const text = ferrydConfigText('h1', ferrydDefaults('10.77.1.11'), '');
@@ -13,6 +13,7 @@ test('ferrydConfigText() writes the testbed defaults, which ferryd accepts', () 
     listen_tcp: 1,
     listen_addr: '10.77.1.11',
     auth_tcp: 'none',
+    allowed_paths: [join(REPO, 'guest', 'out'), tmpdir(), '/var/lib/ferry/images'],
   });
 });
 
@@ -25,6 +26,7 @@ test('ferrydConfigText() lets extra settings win without a duplicate key', () =>
     listen_tcp: 1,
     listen_addr: '10.77.1.12',
     auth_tcp: 'sasl',
+    allowed_paths: [join(REPO, 'guest', 'out'), tmpdir(), '/var/lib/ferry/images'],
     migration_watch_ms: 0,
   });
   assert.ok(text.endsWith('migration_watch_ms = 0\n'));

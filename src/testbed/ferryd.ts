@@ -6,6 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FerryError } from '../common/errors.js';
@@ -38,7 +39,7 @@ export function configKeys(text: string): Set<string> {
  */
 export function ferrydConfigText(
   host: string,
-  defaults: Readonly<Record<string, string | number>>,
+  defaults: Readonly<Record<string, string | number | readonly string[]>>,
   extra: string,
 ): string {
   const overridden = configKeys(extra);
@@ -51,9 +52,18 @@ export function ferrydConfigText(
   return `${lines.join('\n')}\n`;
 }
 
-/** The testbed's settings for a host's ferryd: TCP on the host's address, no authentication. */
-export function ferrydDefaults(address: string): Record<string, string | number> {
-  return { listen_tcp: 1, listen_addr: address, auth_tcp: 'none' };
+/**
+ * The testbed's settings for a host's ferryd: TCP on the host's address, no authentication,
+ * and guests allowed to use the test guest's image and files in the shared /tmp (where the
+ * tests keep serial logs, so one log follows a guest across hosts).
+ */
+export function ferrydDefaults(address: string): Record<string, string | number | string[]> {
+  return {
+    listen_tcp: 1,
+    listen_addr: address,
+    auth_tcp: 'none',
+    allowed_paths: [join(REPO, 'guest', 'out'), tmpdir(), '/var/lib/ferry/images'],
+  };
 }
 
 function fileSize(path: string): number {

@@ -1,5 +1,5 @@
 /**
- * Guests on testbed hosts: the host policy the tests need, starting a guest, reading a list.
+ * Guests on testbed hosts: starting one, reading a host's list.
  * @module
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -7,11 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import type { TestbedHost } from '../../src/testbed/index.js';
-import { TEST_HOST_POLICY } from './daemon.js';
 import { guestXml, waitForHeartbeat, type GuestXmlOptions } from './guest.js';
-
-/** ferryd.conf lines letting a testbed host run the test guest (see TEST_HOST_POLICY). */
-export const POLICY = `allowed_paths = [${TEST_HOST_POLICY.allowedPaths.map((p) => JSON.stringify(p)).join(', ')}]\n`;
 
 /** Defines and starts the test guest on `host`; returns its serial log (in the shared /tmp). */
 export async function startGuestOn(

@@ -20,11 +20,11 @@ import {
   waitForJob,
   waitUntil,
 } from '../helpers/migration.js';
-import { listOf, POLICY, startGuestOn } from '../helpers/remote.js';
+import { listOf, startGuestOn } from '../helpers/remote.js';
 import { useTestbed } from '../helpers/testbed.js';
 
 void test('the chapter’s migrate commands between two hosts over qemu+ssh', async (t) => {
-  const tb = await useTestbed(t, { hosts: 2, extraConfig: POLICY });
+  const tb = await useTestbed(t, { hosts: 2 });
   const [h1, h2] = tb.hosts as [TestbedHost, TestbedHost];
   const serial = await startGuestOn(t, h1, { name: 'vm1', hbMs: 200 });
   await startGuestOn(t, h1, { name: 'vm2' }, false);
@@ -85,7 +85,7 @@ void test('the chapter’s migrate commands between two hosts over qemu+ssh', as
 });
 
 void test('post-copy after a timeout finishes a migration pre-copy cannot, over qemu+ssh', async (t) => {
-  const tb = await useTestbed(t, { hosts: 2, extraConfig: POLICY });
+  const tb = await useTestbed(t, { hosts: 2 });
   const [h1, h2] = tb.hosts as [TestbedHost, TestbedHost];
   const serial = await startGuestOn(t, h1, { name: 'busy', ...NON_CONVERGING });
   // The chapter: --postcopy --timeout N --timeout-postcopy.
@@ -111,7 +111,7 @@ void test('post-copy after a timeout finishes a migration pre-copy cannot, over 
 });
 
 void test('ssh failures are one clear line and change nothing', async (t) => {
-  const tb = await useTestbed(t, { hosts: 2, extraConfig: POLICY });
+  const tb = await useTestbed(t, { hosts: 2 });
   const [h1, h2] = tb.hosts as [TestbedHost, TestbedHost];
   const serial = await startGuestOn(t, h1, { name: 'vm1' });
 

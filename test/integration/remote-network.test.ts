@@ -13,7 +13,7 @@ import {
   NON_CONVERGING,
   waitForJob,
 } from '../helpers/migration.js';
-import { listOf, POLICY, startGuestOn } from '../helpers/remote.js';
+import { listOf, startGuestOn } from '../helpers/remote.js';
 import { useTestbed } from '../helpers/testbed.js';
 
 /**
@@ -27,7 +27,7 @@ test(
   'a link shaped below the dirty rate: pre-copy says it does not converge; auto-converge and post-copy finish',
   { timeout: 400_000 },
   async (t) => {
-    const tb = await useTestbed(t, { hosts: 2, extraConfig: POLICY });
+    const tb = await useTestbed(t, { hosts: 2 });
     const [h1, h2] = tb.hosts as [TestbedHost, TestbedHost];
     const serial = await startGuestOn(t, h1, { name: 'busy', ...NON_CONVERGING });
     await h1.shape(SHAPED_RATE);
