@@ -1,50 +1,36 @@
 #!/usr/bin/env bash
-# npm run demo: two Ferry hosts (two ferryd, each with its own state) on this machine; the
-# demo guest boots on the first, is live-migrated to the second while it dirties memory, and
-# its own heartbeat shows it kept running. The destination is reached as the chapter writes it,
-# qemu+tcp://HOST:PORT/system (loopback 127.0.0.2, unauthenticated: demo only). Everything is
-# cleaned up at the end.
+# npm run demo: two Ferry hosts made by the testbed (network + mount namespaces on a private
+# bridge, each with its own ferryd and sshd). The demo guest boots on "source", is
+# live-migrated to "destination" while it dirties memory, exactly as the chapter writes it:
+#   ferry migrate --live --persistent demo qemu+ssh://destination/system
+# and its own heartbeat shows it kept running. Without root the testbed falls back to loopback
+# hosts (no sshd), and the demo migrates over qemu+tcp instead. Everything is removed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 
+tb="demo$$"
 tmp=$(mktemp -d /tmp/ferry-demo-XXXXXX)
-src_uri="qemu+unix:///system?socket=$tmp/src/run/ferry-sock"
-dst_sock_uri="qemu+unix:///system?socket=$tmp/dst/run/ferry-sock"
-pids=()
+testbed() { node bin/ferry-testbed.js "$@"; }
 cleanup() {
   set +e
-  node bin/ferry.js -c "$dst_sock_uri" destroy demo >/dev/null 2>&1
-  node bin/ferry.js -c "$src_uri" destroy demo >/dev/null 2>&1
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
+  testbed down "$tb" >/dev/null 2>&1
   rm -rf "$tmp"
 }
 trap cleanup EXIT INT TERM
 
 if [[ -t 1 ]]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
-say() { printf '\n%s$ %s%s\n' "$bold" "$*" "$plain"; }
-ferry() { say "ferry $*"; node bin/ferry.js "$@"; }
+say() { printf '\n%s[%s]$ %s%s\n' "$bold" "$1" "${*:2}" "$plain"; }
+# Runs `ferry ARGS…` on a testbed host, showing the command as typed there.
+on() { say "$1" "ferry ${*:2}"; testbed exec "$tb" "$1" -- ferry "${@:2}"; }
 beats() { grep -E 'FERRY-(HB|GUEST)' "$tmp/demo-serial.log" | tail -n "$1"; }
 
-for host in src dst; do
-  mkdir -p "$tmp/$host"
-  : > "$tmp/$host/ferryd.conf"
-  if [[ $host == dst ]]; then
-    printf 'listen_tcp = 1\nlisten_addr = "127.0.0.2"\ntcp_port = 0\nauth_tcp = "none"\n' \
-      > "$tmp/$host/ferryd.conf"
-  fi
-  node bin/ferryd.js --config "$tmp/$host/ferryd.conf" --state-dir "$tmp/$host/state" \
-    --run-dir "$tmp/$host/run" 2> "$tmp/$host/ferryd.log" &
-  pids+=($!)
-done
-for host in src dst; do
-  for _ in $(seq 100); do grep -q '"ferryd ready"' "$tmp/$host/ferryd.log" && break; sleep 0.1; done
-done
-# tcp_port = 0 took a free port; the ready line names it.
-dst_addr=$(grep -o '"tcp":"[^"]*"' "$tmp/dst/ferryd.log" | head -1 | cut -d'"' -f4)
-dst_uri="qemu+tcp://$dst_addr/system"
-echo "Two hosts: source $src_uri"
-echo "           destination $dst_uri"
+testbed up 2 --name "$tb" --names source,destination
+if [[ $(id -u) -eq 0 ]]; then dest_uri=qemu+ssh://destination/system; else
+  # Loopback hosts have no names or sshd: the destination's ferryd by address, over TCP.
+  dest_addr=$(testbed list | awk -v tb="$tb" '$1 == tb' | grep -o 'destination=[0-9.]*' | cut -d= -f2)
+  dest_uri="qemu+tcp://$dest_addr/system"
+fi
 
 source guest/out/guest.env
 cat > "$tmp/demo.xml" <<XML
@@ -67,19 +53,18 @@ cat > "$tmp/demo.xml" <<XML
 </domain>
 XML
 
-export FERRY_DEFAULT_URI="$src_uri"
-ferry define "$tmp/demo.xml"
-ferry start demo
-ferry list --all
-say "tail $tmp/demo-serial.log   # the guest's own heartbeats: it dirties 10 MiB/s and checks every page"
+on source define "$tmp/demo.xml"
+on source start demo
+on source list --all
+say source "tail $tmp/demo-serial.log   # the guest's own heartbeats: it dirties 10 MiB/s and checks every page"
 for _ in $(seq 300); do grep -q 'seq=6 ' "$tmp/demo-serial.log" 2>/dev/null && break; sleep 0.1; done
 beats 4
-ferry migrate --live --persistent --verbose demo "$dst_uri"
-ferry -c "$src_uri" list --all
-ferry -c "$dst_uri" list --all
-ferry domjobinfo demo --completed
-say "tail $tmp/demo-serial.log   # the same guest, now on the destination: sequence continues, corrupt=0"
+on source migrate --live --persistent --verbose demo "$dest_uri"
+on source list --all
+on source -c "$dest_uri" list --all
+on destination domjobinfo demo --completed
+say destination "tail $tmp/demo-serial.log   # the same guest, now on the destination: sequence continues, corrupt=0"
 sleep 3
 beats 8
 echo
-echo "Demo finished; cleaning up."
+echo "Demo finished; removing the testbed."

@@ -7,7 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import test, { type TestContext } from 'node:test';
@@ -153,6 +154,7 @@ test(
   },
 );
 
+/** `dir` must be one the testbed's hosts allow guests to use (/tmp, see ferrydDefaults). */
 async function startGuestOn(
   t: TestContext,
   ferryOk: (...a: string[]) => Promise<string>,
@@ -171,7 +173,9 @@ test(
   async (t) => {
     const tb = await useTestbed(t);
     const h1 = tb.host('h1');
-    await startGuestOn(t, (...a) => h1.ferryOk(...a), h1.dir);
+    const dir = mkdtempSync(join(tmpdir(), 'ferry-tb-guest-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    await startGuestOn(t, (...a) => h1.ferryOk(...a), dir);
     const guests = guestProcesses(h1.paths.runDir);
     assert.equal(guests.length, 1, 'the guest runs in h1');
 
