@@ -6,12 +6,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { TestbedHost } from '../../src/testbed/index.js';
+import { guestProcesses } from '../../src/testbed/ferryd.js';
 import {
   assertOneLife,
+  BANDWIDTH_CAP,
   jobField,
   keepsBeating,
   NON_CONVERGING,
   waitForJob,
+  waitUntil,
 } from '../helpers/migration.js';
 import { listOf, startGuestOn } from '../helpers/remote.js';
 import { useTestbed } from '../helpers/testbed.js';
@@ -84,6 +87,68 @@ test(
     assert.equal(jobField(done, 'Job type'), 'Completed');
     assert.deepEqual(await listOf(h1), [['busy', 'running']]);
     assert.deepEqual(await listOf(h2), []);
+    await keepsBeating(serial);
+    assertOneLife(serial);
+  },
+);
+
+test(
+  'a link cut during pre-copy: the job fails, the guest keeps running on the source, the destination cleans up',
+  { timeout: 300_000 },
+  async (t) => {
+    const tb = await useTestbed(t, {
+      hosts: 2,
+      extraConfig: 'keepalive_interval = 1\nkeepalive_count = 3\n',
+    });
+    const [h1, h2] = tb.hosts as [TestbedHost, TestbedHost];
+    const serial = await startGuestOn(t, h1, { name: 'vm', ...NON_CONVERGING });
+    const job = h1.ferry(
+      'migrate',
+      '--live',
+      '--persistent',
+      '--bandwidth',
+      BANDWIDTH_CAP,
+      'vm',
+      h2.sshUri,
+    );
+    await waitForJob(h1, 'vm', (info) => /^Job type: +Unbounded/m.test(info));
+    await waitForJob(h2, 'vm', (info) => /^Job type: +Unbounded/m.test(info));
+    await h2.cut();
+    const failed = await job;
+    assert.equal(failed.code, 1);
+    assert.match(
+      failed.stderr,
+      /^error: operation failed: Lost connection to destination host \(.*\)$/m,
+    );
+    assert.deepEqual(await listOf(h1), [['vm', 'running']]);
+    await keepsBeating(serial);
+    // The destination, still cut off, notices its source is gone and throws its copy away.
+    await waitUntil(
+      'the destination discarded the incoming guest',
+      async () => (await listOf(h2)).length === 0,
+      60_000,
+    );
+    await waitUntil(
+      'no QEMU left on the destination',
+      () => guestProcesses(h2.paths.runDir).length === 0,
+      30_000,
+    );
+
+    // Link back: nothing stale on either side, the next migration just works.
+    await h2.restore();
+    const again = await h1.ferry(
+      'migrate',
+      '--live',
+      '--persistent',
+      '--undefinesource',
+      '--postcopy',
+      '--postcopy-after-precopy',
+      'vm',
+      h2.sshUri,
+    );
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual(await listOf(h2), [['vm', 'running']]);
+    assert.deepEqual(await listOf(h1), []);
     await keepsBeating(serial);
     assertOneLife(serial);
   },
