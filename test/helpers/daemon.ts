@@ -93,7 +93,9 @@ export function ferrydLayout(
   const policy = /^\s*allowed_paths\s*=/m.test(configText)
     ? ''
     : `allowed_paths = [${TEST_HOST_POLICY.allowedPaths.map((p) => JSON.stringify(p)).join(', ')}]\n`;
-  writeFileSync(config, policy + configText);
+  // Appended, so the lines a test writes keep their numbers (errors name them).
+  const sep = configText === '' || configText.endsWith('\n') ? '' : '\n';
+  writeFileSync(config, configText + sep + policy);
   const args = ['--state-dir', stateDir, '--run-dir', runDir, '--socket', socket];
   return { stateDir, runDir, socket, config, args: [...args, '--config', config] };
 }

@@ -31,7 +31,14 @@ test('parseMigrateArgs() maps every virsh flag to MigrateFlags', () => {
     ...['--auto-converge', '--auto-converge-initial', '20', '--auto-converge-increment', '10'],
     ...['--postcopy', '--postcopy-after-precopy', '--postcopy-bandwidth', '50'],
     ...['--timeout', '8', '--timeout-suspend', '--timeout-postcopy', '--bandwidth', '100'],
-    ...['--migrateuri', 'tcp:10.0.0.2:49152', '--listen-address', '0.0.0.0', '--abort-on-error'],
+    ...[
+      '--migrateuri',
+      'tcp:10.0.0.2:49152',
+      '--listen-address',
+      '0.0.0.0',
+      '--abort-on-error',
+      '--tls',
+    ],
     'vm1',
     'qemu+tcp://10.0.0.2/system',
   ]);
@@ -61,6 +68,7 @@ test('parseMigrateArgs() maps every virsh flag to MigrateFlags', () => {
       migrateUri: 'tcp:10.0.0.2:49152',
       listenAddress: '0.0.0.0',
       abortOnError: true,
+      tls: true,
     },
   });
 });
