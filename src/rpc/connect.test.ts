@@ -58,9 +58,14 @@ void test('endpointOf() maps unix, tcp and tls URIs, and refuses ssh naming what
     pki: { ca: '/p/cacert.pem', cert: '/p/clientcert.pem', key: '/p/clientkey.pem' },
     verifyServer: true,
   });
-  const bare = endpointOf(parseConnectionUri('qemu://h:4000/system?no_verify=1'));
-  assert.equal(bare.kind, 'tls');
-  assert.ok(bare.kind === 'tls' && !bare.verifyServer && bare.port === 4000);
+  // qemu://HOST means TLS, as in libvirt.
+  assert.deepEqual(endpointOf(parseConnectionUri('qemu://h:4000/system?no_verify=1&pkipath=/p')), {
+    kind: 'tls',
+    host: 'h',
+    port: 4000,
+    pki: { ca: '/p/cacert.pem', cert: '/p/clientcert.pem', key: '/p/clientkey.pem' },
+    verifyServer: false,
+  });
   assert.throws(() => endpointOf(parseConnectionUri('qemu+tls://h/system?no_verify=yes')), {
     code: 'INVALID_ARG',
     message:
