@@ -87,6 +87,19 @@ void test(
       `error: failed to connect to the hypervisor\nerror: authentication failed: no credentials for ${TCP_TEST_ADDR} (add them to ~/.config/ferry/auth.conf, see README)\n`,
     );
 
+    // On a terminal, what auth.conf does not give is asked for; the password is not echoed.
+    // (`script` gives ferry a pseudo-terminal; the password is typed ahead, so the terminal
+    // itself echoes it before ferry turns echo off: only the prompt is checked here.)
+    const fredUri = d.tcpUri.replace('qemu+tcp://', 'qemu+tcp://fred@');
+    const tty = await run(
+      'script',
+      ['-qec', `${process.execPath} ${FERRY} -c ${fredUri} list`, '/dev/null'],
+      env,
+      'pencil\r',
+    );
+    assert.equal(tty.code, 0, tty.stdout);
+    assert.match(tty.stdout, /Please enter your password: \r?\n Id +Name +State\r?\n/);
+
     // A client that skips the login may call nothing, not even host.info.
     const port = Number(/:(\d+)\/system$/.exec(d.tcpUri)?.[1]);
     const raw = new RpcClient(await connectTcp(TCP_TEST_ADDR, port), METHODS);

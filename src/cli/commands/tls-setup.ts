@@ -4,6 +4,7 @@
  * set into /etc/pki. Local work, no connection to ferryd.
  * @module
  */
+import { existsSync, readdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -18,6 +19,14 @@ interface TlsSetupOpts {
   force?: boolean;
   install?: string | boolean;
   pkiRoot: string;
+}
+
+/** The hosts whose sets are in OUT (every directory but the CA's). */
+function hostsIn(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && e.name !== 'ca')
+    .map((e) => e.name);
 }
 
 /** The host `--install` means: the one named, else this machine's name (or its first label). */
@@ -60,10 +69,8 @@ export function registerTlsSetup(program: Command, ctx: CommandContext): void {
         ctx.out(lines.join('\n') + '\n');
       }
       if (opts.install !== undefined) {
-        const name = installTarget(
-          opts.install,
-          hosts.map((h) => h.name),
-        );
+        const names = hosts.length > 0 ? hosts.map((h) => h.name) : hostsIn(opts.dir);
+        const name = installTarget(opts.install, names);
         const files = await installHostSet(opts.dir, name, opts.pkiRoot, force);
         ctx.out(`Installed ${name}'s certificates: ${files.length} files under ${opts.pkiRoot}\n`);
       }
