@@ -7,10 +7,21 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { issueCertificate, type KeyPair } from '../../src/pki/openssl.js';
+import { hostSubject } from '../../src/pki/setup.js';
 import { FERRY, TCP_TEST_ADDR, run, startDaemon, type CliResult } from '../helpers/daemon.js';
 import { guestXml } from '../helpers/guest.js';
 import { EMPTY_LIST } from '../helpers/migration.js';
@@ -283,3 +294,54 @@ async function waitForLog(pred: () => boolean, timeoutMs = 10_000): Promise<void
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+void test(
+  'expired certificates are refused on either side, in one line',
+  { timeout: 120_000 },
+  async (t) => {
+    const pki = await makePki(t, [`dst,${TCP_TEST_ADDR}`, 'src']);
+    const ca: KeyPair = {
+      cert: readFileSync(join(pki.dir, 'ca', 'cacert.pem'), 'utf8'),
+      key: readFileSync(join(pki.dir, 'ca', 'private', 'cakey.pem'), 'utf8'),
+    };
+    // openssl's -days -1: valid until a day before it was made.
+    const expired = (cn: string, use: 'server' | 'client'): Promise<KeyPair> =>
+      issueCertificate(ca, {
+        subject: hostSubject(cn),
+        altNames: use === 'server' ? [TCP_TEST_ADDR] : [],
+        use,
+        days: -1,
+      });
+
+    // A client certificate that has expired: refused by the server, which logs it.
+    const d = await startDaemon(t, { tls: { pki: pki.hostPki('dst') } });
+    const old = pki.clientDir('src', ['ca']);
+    const client = await expired('src', 'client');
+    writeFileSync(join(old, 'clientcert.pem'), client.cert);
+    writeFileSync(join(old, 'clientkey.pem'), client.key);
+    const oldClient = await ferryAt(`${d.tlsUri}?pkipath=${old}`, 'list');
+    assert.equal(
+      oldClient.stderr,
+      `${CONNECT_FAILED}error: authentication failed: the client certificate has expired\n`,
+    );
+    assert.deepEqual(
+      refusals(d.log()).map((r) => r.reason),
+      ['the client certificate has expired'],
+    );
+
+    // A server certificate that has expired: refused by the client.
+    const serverPki = join(pki.dir, 'expired-dst');
+    cpSync(pki.hostPki('dst'), serverPki, { recursive: true });
+    const server = await expired('dst', 'server');
+    writeFileSync(join(serverPki, 'libvirt', 'servercert.pem'), server.cert);
+    writeFileSync(join(serverPki, 'libvirt', 'private', 'serverkey.pem'), server.key);
+    const e = await startDaemon(t, { tls: { pki: serverPki } });
+    const ePort = /:(\d+)\/system$/.exec(e.tlsUri)?.[1] ?? '';
+    const oldServer = await ferryAt(`${e.tlsUri}?pkipath=${pki.clientDir('src')}`, 'list');
+    assert.equal(
+      oldServer.stderr,
+      `${CONNECT_FAILED}error: Server certificate of ${TCP_TEST_ADDR}:${ePort} has expired\n`,
+    );
+    assert.equal((await ferryAt(`${d.tlsUri}?pkipath=${pki.clientDir('src')}`, 'list')).code, 0);
+  },
+);
