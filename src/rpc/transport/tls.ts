@@ -166,9 +166,10 @@ function refusalOf(
       dn,
     };
   if (!socket.authorized) {
-    const code =
-      (socket.authorizationError as (Error & { code?: string }) | null)?.code ??
-      String(socket.authorizationError);
+    // Node sets the OpenSSL code itself (a string such as 'CERT_HAS_EXPIRED'), although its
+    // types say Error.
+    const error: unknown = socket.authorizationError;
+    const code = typeof error === 'string' ? error : (error as { code?: string } | null)?.code;
     return { ...clientCertProblem(code), dn };
   }
   if (clients.allowedDns !== undefined && !dnAllowed(dn ?? '', clients.allowedDns))
