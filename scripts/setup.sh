@@ -6,7 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # openssh-server and iproute2: the testbed (src/testbed) runs an sshd per namespace host.
-packages=(qemu-system-x86 qemu-utils busybox-static cpio gcc libc6-dev xz-utils openssh-server iproute2)
+# openssl: `ferry tls-setup` makes the TLS certificates with it.
+packages=(qemu-system-x86 qemu-utils busybox-static cpio gcc libc6-dev xz-utils openssh-server iproute2
+  openssl)
 # Only the tests need these: libvirt's domain schema + xmllint validate our XML output,
 # and virsh's test driver is the oracle for virsh's output formats.
 if [[ "${1:-}" == "--test" ]]; then packages+=(libvirt0 libxml2-utils libvirt-clients); fi

@@ -3,9 +3,16 @@
  * @module
  */
 import type { z } from 'zod';
+import { lookupCredentials } from '../auth/index.js';
 import { parseConnectionUri, type ConnectionUri } from '../common/uri.js';
 import { METHODS, NOTIFICATIONS, type MethodName, type Methods } from '../rpc/methods.js';
-import { connectUri, type TypedRpcClient } from '../rpc/index.js';
+import {
+  connectUri,
+  noCredentialsError,
+  type CredentialProvider,
+  type TypedRpcClient,
+} from '../rpc/index.js';
+import { canPrompt, promptLine, promptSecret } from './prompt.js';
 
 export interface Connection {
   readonly uri: ConnectionUri;
@@ -31,10 +38,34 @@ export function defaultUri(env: NodeJS.ProcessEnv = process.env): string {
   return fromEnv !== undefined && fromEnv !== '' ? fromEnv : 'qemu:///system';
 }
 
-/** Opens a connection over unix or tcp; tls and ssh are refused with NO_SUPPORT for now. */
-export async function openConnection(text: string): Promise<Connection> {
+/**
+ * Credentials as virsh finds them: the auth files first, then (on a terminal) a prompt for
+ * whatever they did not give; with no terminal, an error saying where to put them.
+ */
+export const cliCredentials: CredentialProvider = async (request) => {
+  const found = lookupCredentials(request.host, request.user, { authfile: request.authfile });
+  if (found.user !== undefined && found.password !== undefined)
+    return { user: found.user, password: found.password };
+  if (!canPrompt())
+    throw noCredentialsError(request.host, found.file ?? '~/.config/ferry/auth.conf');
+  const user = found.user ?? (await promptLine('Please enter your authentication name: '));
+  const password = found.password ?? (await promptSecret('Please enter your password: '));
+  return { user, password };
+};
+
+/**
+ * Opens a connection over unix, tcp or tls (ssh is refused with NO_SUPPORT for now), logging
+ * in when the server asks; `warn` shows warnings such as no_verify=1's.
+ */
+export async function openConnection(
+  text: string,
+  warn: (line: string) => void = (line) => process.stderr.write(line),
+): Promise<Connection> {
   const uri = parseConnectionUri(text);
-  const client: TypedRpcClient<Methods> = await connectUri(uri, METHODS);
+  const client: TypedRpcClient<Methods> = await connectUri(uri, METHODS, {
+    credentials: cliCredentials,
+    onWarning: (message) => warn(`warning: ${message}\n`),
+  });
   return {
     uri,
     call: (name, params) => client.call(name, params),

@@ -6,12 +6,14 @@
 import { Command, CommanderError } from 'commander';
 import { z } from 'zod';
 import { FERRY_VERSION } from '../common/version.js';
+import { registerAuth } from './commands/auth.js';
 import { registerEdit } from './commands/edit.js';
 import { registerHost } from './commands/host.js';
 import { registerJobs } from './commands/jobs.js';
 import { registerLifecycle } from './commands/lifecycle.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerQueries } from './commands/query.js';
+import { registerTlsSetup } from './commands/tls-setup.js';
 import { defaultUri, openConnection, type Connection } from './connection.js';
 import type { CommandContext } from './context.js';
 import { CommandError, renderError } from './errors.js';
@@ -28,7 +30,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       return program.opts<{ connect?: string }>().connect ?? defaultUri();
     },
     connect: () =>
-      (connection ??= openConnection(ctx.uri).catch((err: unknown) => {
+      (connection ??= openConnection(ctx.uri, (line) => ctx.err(line)).catch((err: unknown) => {
         throw new CommandError('failed to connect to the hypervisor', err);
       })),
     out: (text) => process.stdout.write(text),
@@ -49,6 +51,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   registerHost(program, ctx);
   registerMigrate(program, ctx);
   registerJobs(program, ctx);
+  registerAuth(program, ctx);
+  registerTlsSetup(program, ctx);
   for (const cmd of program.commands) cmd.exitOverride();
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -22,11 +22,14 @@ export const ERROR_CODES = {
   SYSTEM_ERROR: -32018,
   CONNECT_FAILED: -32019,
   QMP_ERROR: -32020,
+  /** Wrong credentials or certificate (virsh: "authentication failed: …"). */
   AUTH_FAILED: -32021,
   /** A migration completed, but the guest failed on the destination (data.evidence says how). */
   GUEST_FAILED: -32022,
+  /** A call other than the auth.* ones on a connection that has not logged in yet. */
+  AUTH_REQUIRED: -32023,
   /** The host's policy forbids it (a path outside allowed_paths, QEMU passthrough). */
-  ACCESS_DENIED: -32023,
+  ACCESS_DENIED: -32024,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

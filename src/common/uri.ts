@@ -8,6 +8,8 @@ export type UriTransport = 'unix' | 'tcp' | 'tls' | 'ssh';
 
 /** libvirtd's port for `qemu+tcp://` (the seed chapter swaps it with TLS's 16514). */
 export const DEFAULT_TCP_PORT = 16509;
+/** libvirtd's port for `qemu+tls://`. */
+export const DEFAULT_TLS_PORT = 16514;
 
 export interface ConnectionUri {
   /** The URI as given. */

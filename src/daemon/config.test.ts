@@ -66,11 +66,12 @@ void test('listen_tcp = 1 with auth_tcp = "none" listens on loopback port 16509 
   assert.deepEqual(load(t, 'listen_tcp = 1\nauth_tcp = "none"\n').config.tcp, {
     address: '127.0.0.1',
     port: 16509,
+    auth: 'none',
   });
   assert.deepEqual(
     load(t, 'listen_tcp = 1\nauth_tcp = "none"\nlisten_addr = "0.0.0.0"\ntcp_port = 0\n').config
       .tcp,
-    { address: '0.0.0.0', port: 0 },
+    { address: '0.0.0.0', port: 0, auth: 'none' },
   );
 });
 
@@ -78,17 +79,15 @@ void test('tcp_port may be quoted, as libvirtd.conf writes it', (t) => {
   assert.deepEqual(load(t, 'listen_tcp = 1\nauth_tcp = "none"\ntcp_port = "16600"\n').config.tcp, {
     address: '127.0.0.1',
     port: 16600,
+    auth: 'none',
   });
 });
 
-void test('listen_tcp = 1 with the default auth_tcp ("sasl") is refused in one clear line', (t) => {
-  const { err, file } = refusal(t, 'listen_tcp = 1\nlisten_addr = "127.0.0.2"\n');
-  assert.equal(err.code, 'NO_SUPPORT');
-  assert.equal(
-    err.message,
-    `listen_tcp = 1 with auth_tcp = "sasl" is not supported yet (authentication arrives with the remote transports issue); set auth_tcp = "none" in ${file} to accept unauthenticated TCP clients on 127.0.0.2:16509`,
-  );
-  assert.doesNotMatch(err.message, /\n/);
+void test("listen_tcp = 1 alone means libvirt's default, SASL logins, against /etc/ferry/users", (t) => {
+  const { config } = load(t, 'listen_tcp = 1\nlisten_addr = "127.0.0.2"\n');
+  assert.deepEqual(config.tcp, { address: '127.0.0.2', port: 16509, auth: 'sasl' });
+  assert.equal(config.accountsFile, '/etc/ferry/users');
+  assert.equal(load(t, 'auth_users_file = "/srv/users"\n').config.accountsFile, '/srv/users');
 });
 
 void test('bad TCP values are refused naming the line', (t) => {

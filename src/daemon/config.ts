@@ -1,18 +1,25 @@
 /**
- * ferryd's configuration: a libvirtd.conf-style file (`key = "value"`, `key = 123`, `#`
- * comments) merged under the command-line flags. Unknown keys and malformed lines are
- * errors naming the line, so a typo never silently changes nothing.
+ * ferryd's configuration: a libvirtd.conf-style file (`key = "value"`, `key = 123`,
+ * `key = ["a", "b"]`, `#` comments; see config-syntax.ts) merged under the command-line
+ * flags. Unknown keys and malformed lines are errors naming the line, so a typo never
+ * silently changes nothing.
  * @module
  */
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { FerryError } from '../common/errors.js';
-import { DEFAULT_TCP_PORT } from '../common/uri.js';
-import { formatHostPort } from '../rpc/index.js';
-import type { KeepaliveOptions } from '../rpc/index.js';
 import { DEFAULT_ALLOWED_PATHS, type HostPolicy } from '../host/index.js';
 import { DEFAULT_MIGRATION_TLS_DIR } from '../migration/index.js';
+import type { KeepaliveOptions } from '../rpc/index.js';
+import { parseConfSyntax, type ConfValue } from './config-syntax.js';
+import {
+  accountsFileOf,
+  tcpListen,
+  tlsListen,
+  type TcpListen,
+  type TlsListen,
+} from './config-listen.js';
 
 export interface DaemonConfig {
   configFile: string | undefined;
@@ -25,10 +32,14 @@ export interface DaemonConfig {
   /** Largest RPC frame accepted, in bytes. */
   maxFrameBytes: number;
   /**
-   * Where to accept TCP clients (listen_tcp = 1), or undefined when ferryd listens on its
-   * unix socket only. Port 0 binds any free port (logged in the 'ferryd ready' line).
+   * Where to accept TCP clients (listen_tcp = 1) and whether they must log in (auth_tcp), or
+   * undefined. Port 0 binds any free port (logged in the 'ferryd ready' line).
    */
-  tcp: { address: string; port: number } | undefined;
+  tcp: TcpListen | undefined;
+  /** Where to accept TLS clients (listen_tls = 1), with the certificates and checks to use. */
+  tls: TlsListen | undefined;
+  /** The accounts file logins are checked against (auth_users_file). */
+  accountsFile: string;
   /**
    * Keepalive on the connection a migration's source keeps to the destination ferryd (libvirt's
    * p2p keepalive), so a destination that hangs ends the job; undefined when
@@ -47,73 +58,85 @@ export interface DaemonConfig {
   policy: HostPolicy;
 }
 
-type Key =
-  | 'state_dir'
-  | 'run_dir'
-  | 'socket'
-  | 'qemu_binary'
-  | 'kvm_device'
-  | 'log_level'
-  | 'max_frame_bytes'
-  | 'listen_tcp'
-  | 'listen_addr'
-  | 'tcp_port'
-  | 'auth_tcp'
-  | 'keepalive_interval'
-  | 'keepalive_count'
-  | 'migration_watch_ms'
-  | 'migrate_tls_x509_cert_dir'
-  | 'allowed_paths'
-  | 'allow_qemu_commandline';
-const STRING_KEYS = new Set<Key>([
-  'state_dir',
-  'run_dir',
-  'socket',
-  'qemu_binary',
-  'kvm_device',
-  'log_level',
-  'listen_addr',
-  'auth_tcp',
-  'migrate_tls_x509_cert_dir',
-]);
-const NUMBER_KEYS = new Set<Key>([
-  'max_frame_bytes',
-  'listen_tcp',
-  'tcp_port',
-  'keepalive_interval',
-  'keepalive_count',
-  'migration_watch_ms',
-  'allow_qemu_commandline',
-]);
-/** Keys that take libvirtd.conf's list syntax: `key = ["a", "b"]`. */
-const LIST_KEYS = new Set<Key>(['allowed_paths']);
-/** Numbers that libvirtd.conf writes quoted (`tcp_port = "16509"`), so a copied line works. */
-const QUOTED_NUMBER_KEYS = new Set<Key>(['tcp_port']);
-const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
-/** libvirt's auth_tcp values; only "none" works in this version (see loadConfig). */
-const AUTH_TCP = ['none', 'sasl'] as const;
+/** Every ferryd.conf key and the type of value it takes. */
+const KEY_TYPES = {
+  state_dir: 'string',
+  run_dir: 'string',
+  socket: 'string',
+  qemu_binary: 'string',
+  kvm_device: 'string',
+  log_level: 'string',
+  max_frame_bytes: 'number',
+  listen_tcp: 'number',
+  listen_tls: 'number',
+  listen_addr: 'string',
+  // libvirtd.conf writes the ports quoted (`tcp_port = "16509"`), so a copied line works.
+  tcp_port: 'quoted-number',
+  tls_port: 'quoted-number',
+  auth_tcp: 'string',
+  auth_tls: 'string',
+  auth_users_file: 'string',
+  key_file: 'string',
+  cert_file: 'string',
+  ca_file: 'string',
+  crl_file: 'string',
+  tls_no_verify_certificate: 'number',
+  tls_allowed_dn_list: 'list',
+  keepalive_interval: 'number',
+  keepalive_count: 'number',
+  migration_watch_ms: 'number',
+  migrate_tls_x509_cert_dir: 'string',
+  allowed_paths: 'list',
+  allow_qemu_commandline: 'number',
+} as const;
 
-/** A value as written in a message: lists as the file writes them. */
-const shown = (v: ConfigValue): string => (Array.isArray(v) ? JSON.stringify(v) : String(v));
+export type Key = keyof typeof KEY_TYPES;
+/** A setting's value as read: a string, a number or (tls_allowed_dn_list) a list of strings. */
+export type Setting = string | number | readonly string[];
+export type Settings = Partial<Record<Key, Setting>>;
+
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+/** libvirt's auth_tcp / auth_tls values that Ferry implements. */
+const AUTH_SCHEMES = ['none', 'sasl'] as const;
+
+const zeroOrOne = (v: Setting): string | undefined =>
+  v === 0 || v === 1 ? undefined : `must be 0 or 1, not ${String(v)}`;
+const port = (v: Setting): string | undefined =>
+  typeof v === 'number' && v >= 0 && v <= 65535
+    ? undefined
+    : `must be a port number from 0 to 65535, not ${String(v)}`;
+const auth = (v: Setting): string | undefined =>
+  (AUTH_SCHEMES as readonly Setting[]).includes(v)
+    ? undefined
+    : `must be "none" or "sasl", not "${String(v)}"`;
+const notEmpty = (v: Setting): string | undefined => (v === '' ? 'must not be empty' : undefined);
 
 /** Value checks done while the line is known; each completes "Setting 'KEY' at FILE:N …". */
-const CHECKS: Partial<Record<Key, (v: ConfigValue) => string | undefined>> = {
-  listen_tcp: (v) => (v === 0 || v === 1 ? undefined : `must be 0 or 1, not ${shown(v)}`),
-  allow_qemu_commandline: (v) =>
-    v === 0 || v === 1 ? undefined : `must be 0 or 1, not ${shown(v)}`,
+const CHECKS: Partial<Record<Key, (v: Setting) => string | undefined>> = {
+  listen_tcp: zeroOrOne,
+  listen_tls: zeroOrOne,
+  tls_no_verify_certificate: zeroOrOne,
+  tcp_port: port,
+  tls_port: port,
+  listen_addr: notEmpty,
+  auth_tcp: auth,
+  auth_tls: auth,
+  auth_users_file: notEmpty,
+  key_file: notEmpty,
+  cert_file: notEmpty,
+  ca_file: notEmpty,
+  crl_file: notEmpty,
+  tls_allowed_dn_list: (v) =>
+    Array.isArray(v) && v.length === 0
+      ? 'must name at least one DN (leave the setting out to allow any certificate the CA signed)'
+      : Array.isArray(v) && v.includes('')
+        ? 'must not contain an empty DN'
+        : undefined,
+  allow_qemu_commandline: zeroOrOne,
   allowed_paths: (v) =>
     Array.isArray(v) && v.some((p: string) => !p.startsWith('/'))
       ? 'must list absolute directories'
       : undefined,
-  tcp_port: (v) =>
-    typeof v === 'number' && v >= 0 && v <= 65535
-      ? undefined
-      : `must be a port number from 0 to 65535, not ${shown(v)}`,
-  listen_addr: (v) => (v === '' ? 'must not be empty' : undefined),
-  auth_tcp: (v) =>
-    typeof v === 'string' && (AUTH_TCP as readonly string[]).includes(v)
-      ? undefined
-      : `must be "none" or "sasl", not "${shown(v)}"`,
 };
 
 export const DEFAULT_CONFIG_FILE = '/etc/ferry/ferryd.conf';
@@ -130,76 +153,41 @@ export const DEFAULT_MIGRATION_WATCH_MS = 1000;
 /** Ten minutes: a longer watch would hold the migration job for no benefit. */
 const MAX_MIGRATION_WATCH_MS = 600_000;
 
-/** A setting's value: a string, a number, or a list of strings (`["a", "b"]`). */
-type ConfigValue = string | number | readonly string[];
-
-/** The strings of a list value such as `"a", "b"` (the text between the brackets). */
-function parseList(inner: string, key: string, where: string): string[] {
-  const items: string[] = [];
-  const item = /\s*"((?:[^"\\]|\\.)*)"\s*(,|$)/y;
-  let at = 0;
-  while (inner.slice(at).trim() !== '') {
-    item.lastIndex = at;
-    const m = item.exec(inner);
-    if (m === null)
-      throw new FerryError(
-        'INVALID_ARG',
-        `Setting '${key}' at ${where} must be a list of quoted strings, e.g. ["a", "b"]`,
-      );
-    items.push((m[1] ?? '').replace(/\\(.)/g, '$1'));
-    at = item.lastIndex;
+/** The value of `entry` as its key's type wants it; a mismatch names the line. */
+function typed(key: Key, value: ConfValue, where: string): Setting {
+  const type = KEY_TYPES[key];
+  const wrong = (what: string): FerryError =>
+    new FerryError('INVALID_ARG', `Setting '${key}' at ${where} must be ${what}`);
+  switch (type) {
+    case 'string':
+      if (value.kind !== 'string') throw wrong('a quoted string');
+      return value.text;
+    case 'number':
+    case 'quoted-number':
+      if (value.kind === 'number') return value.n;
+      if (type === 'quoted-number' && value.kind === 'string' && /^\d+$/.test(value.text))
+        return Number(value.text);
+      throw wrong('a number');
+    case 'list':
+      if (value.kind !== 'list' || value.items.some((i) => i.kind !== 'string'))
+        throw wrong('a list of quoted strings, like ["C=GB,O=Ferry,CN=*"]');
+      return value.items.map((i) => (i.kind === 'string' ? i.text : ''));
   }
-  return items;
 }
 
 /** Parses the text of a ferryd.conf. */
-export function parseConfigText(text: string, file: string): Partial<Record<Key, ConfigValue>> {
-  const out: Partial<Record<Key, ConfigValue>> = {};
-  text.split('\n').forEach((raw, i) => {
-    const line = raw.replace(/^\s+|\s+$/g, '');
-    if (line === '' || line.startsWith('#')) return;
-    const where = `${file}:${i + 1}`;
-    const m =
-      /^([a-z_][a-z0-9_]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|(-?\d+)|\[((?:[^\]"]|"(?:[^"\\]|\\.)*")*)\])\s*(?:#.*)?$/.exec(
-        line,
-      );
-    if (m === null)
-      throw new FerryError(
-        'INVALID_ARG',
-        `Malformed setting at ${where}: expected key = "value", key = number or key = ["value", …]`,
-      );
-    const key = m[1] as Key;
-    if (!STRING_KEYS.has(key) && !NUMBER_KEYS.has(key) && !LIST_KEYS.has(key))
-      throw new FerryError('INVALID_ARG', `Unknown setting '${m[1]}' at ${where}`);
-    let value: ConfigValue;
-    if (LIST_KEYS.has(key)) {
-      if (m[4] === undefined)
-        throw new FerryError(
-          'INVALID_ARG',
-          `Setting '${key}' at ${where} must be a list, e.g. ["a", "b"]`,
-        );
-      value = parseList(m[4], key, where);
-    } else if (m[4] !== undefined) {
-      throw new FerryError(
-        'INVALID_ARG',
-        `Setting '${key}' at ${where} takes one value, not a list`,
-      );
-    } else if (STRING_KEYS.has(key)) {
-      if (m[2] === undefined)
-        throw new FerryError('INVALID_ARG', `Setting '${key}' at ${where} must be a quoted string`);
-      value = m[2].replace(/\\(.)/g, '$1');
-    } else if (m[3] !== undefined) {
-      value = Number(m[3]);
-    } else if (QUOTED_NUMBER_KEYS.has(key) && m[2] !== undefined && /^\d+$/.test(m[2])) {
-      value = Number(m[2]);
-    } else {
-      throw new FerryError('INVALID_ARG', `Setting '${key}' at ${where} must be a number`);
-    }
-    const problem = CHECKS[key]?.(value);
+export function parseConfigText(text: string, file: string): Settings {
+  const out: Settings = {};
+  for (const { key, value, where } of parseConfSyntax(text, file)) {
+    if (!Object.hasOwn(KEY_TYPES, key))
+      throw new FerryError('INVALID_ARG', `Unknown setting '${key}' at ${where}`);
+    const k = key as Key;
+    const v = typed(k, value, where);
+    const problem = CHECKS[k]?.(v);
     if (problem !== undefined)
-      throw new FerryError('INVALID_ARG', `Setting '${key}' at ${where} ${problem}`);
-    out[key] = value;
-  });
+      throw new FerryError('INVALID_ARG', `Setting '${k}' at ${where} ${problem}`);
+    out[k] = v;
+  }
   return out;
 }
 
@@ -225,7 +213,7 @@ function defaults(): { stateDir: string; runDir: string } {
 
 /** Resolves the configuration: flags over the file over defaults. */
 export function loadConfig(flags: ConfigFlags): DaemonConfig {
-  let fromFile: Partial<Record<Key, ConfigValue>> = {};
+  let fromFile: Settings = {};
   const file = flags.config ?? DEFAULT_CONFIG_FILE;
   let read = false;
   try {
@@ -266,7 +254,9 @@ export function loadConfig(flags: ConfigFlags): DaemonConfig {
     );
   return {
     configFile: read ? file : undefined,
-    tcp: tcpListen(fromFile, file),
+    tcp: tcpListen(fromFile),
+    tls: tlsListen(fromFile),
+    accountsFile: accountsFileOf(fromFile),
     stateDir: flags.stateDir ?? str('state_dir') ?? d.stateDir,
     runDir,
     socket: flags.socket ?? str('socket') ?? join(runDir, 'ferry-sock'),
@@ -287,27 +277,8 @@ export function loadConfig(flags: ConfigFlags): DaemonConfig {
   };
 }
 
-/**
- * The TCP listener asked for, if any. Authentication comes later, so only an explicit
- * auth_tcp = "none" may open one: the libvirt default ("sasl") must not silently become
- * "anyone who can reach the port".
- */
-function tcpListen(fromFile: Partial<Record<Key, ConfigValue>>, file: string): DaemonConfig['tcp'] {
-  if (fromFile.listen_tcp !== 1) return undefined;
-  const address = (fromFile.listen_addr as string | undefined) ?? '127.0.0.1';
-  const port = (fromFile.tcp_port as number | undefined) ?? DEFAULT_TCP_PORT;
-  const auth = (fromFile.auth_tcp as string | undefined) ?? 'sasl';
-  if (auth !== 'none') {
-    throw new FerryError(
-      'NO_SUPPORT',
-      `listen_tcp = 1 with auth_tcp = "${auth}" is not supported yet (authentication arrives with the remote transports issue); set auth_tcp = "none" in ${file} to accept unauthenticated TCP clients on ${formatHostPort(address, port)}`,
-    );
-  }
-  return { address, port };
-}
-
 /** keepalive_interval (seconds, -1 = off) and keepalive_count (unanswered pings tolerated). */
-function keepaliveFrom(fromFile: Partial<Record<Key, ConfigValue>>): KeepaliveOptions | undefined {
+function keepaliveFrom(fromFile: Settings): KeepaliveOptions | undefined {
   const interval =
     (fromFile.keepalive_interval as number | undefined) ?? DEFAULT_KEEPALIVE_INTERVAL_S;
   const count = (fromFile.keepalive_count as number | undefined) ?? DEFAULT_KEEPALIVE_COUNT;

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { ConnectionLogin, type LoginOptions } from '../auth/index.js';
 import { FERRY_VERSION } from '../common/version.js';
 import { FerryError } from '../common/errors.js';
 import type { ActiveJob, DomainManager, DomainRecord } from '../host/index.js';
@@ -25,20 +26,42 @@ export interface ConnectionState {
   /** How the client reached this ferryd (undefined for a transport with no named endpoint). */
   readonly transport: LocalEndpoint['kind'] | undefined;
   /**
-   * Over tcp, the address of this host the client connected to (`127.0.0.2`; IPv4 never in
-   * its `::ffff:` form): one the client can reach, so e.g. a migration destination can
-   * listen there for the source's stream. Undefined over unix.
+   * Over tcp or tls, the address of this host the client connected to (`127.0.0.2`; IPv4
+   * never in its `::ffff:` form): one the client can reach, so e.g. a migration destination
+   * can listen there for the source's stream. Undefined over unix.
    */
   readonly localAddress: string | undefined;
+  /** The connection's login: who it is, and whether it may call anything but auth.* yet. */
+  readonly login: ConnectionLogin;
 }
 
+/** Which listeners make clients log in (auth_tcp, auth_tls = "sasl"), and against what. */
+export interface LoginPolicy extends LoginOptions {
+  readonly tcp: boolean;
+  readonly tls: boolean;
+}
+
+/** No listener asks for a login (the unix socket never does: it is root-only). */
+const NO_LOGIN: LoginPolicy = {
+  tcp: false,
+  tls: false,
+  accountsFile: '/dev/null',
+  log: { info: () => undefined, warn: () => undefined, error: () => undefined },
+};
+
 /** The state of a new connection (RpcServer's createState). */
-export function newConnectionState(info: Pick<ConnectionInfo, 'local'>): ConnectionState {
+export function newConnectionState(
+  info: Pick<ConnectionInfo, 'local' | 'peer'>,
+  policy: LoginPolicy = NO_LOGIN,
+): ConnectionState {
   const { local } = info;
+  const network = local?.kind === 'tcp' || local?.kind === 'tls';
+  const required = (local?.kind === 'tcp' && policy.tcp) || (local?.kind === 'tls' && policy.tls);
   return {
     events: false,
     transport: local?.kind,
-    localAddress: local?.kind === 'tcp' ? local.address : undefined,
+    localAddress: network ? local.address : undefined,
+    login: new ConnectionLogin(info.peer, required, policy),
   };
 }
 
@@ -76,6 +99,11 @@ export function createHandlers(
   migration: MigrationServices,
 ): Handlers<Methods, ConnectionState> {
   return {
+    'auth.list': (_p, ctx) => ({ mechanisms: ctx.connection.state.login.mechanisms() }),
+    'auth.start': async (p, ctx) => ({
+      message: await ctx.connection.state.login.start(p.mechanism, p.message),
+    }),
+    'auth.step': (p, ctx) => ctx.connection.state.login.step(p.message),
     'host.info': () => ({
       hostname: hostname(),
       hostUuid: host.hostUuid,

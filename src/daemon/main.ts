@@ -1,28 +1,30 @@
 /**
  * ferryd: one per host, in the foreground, logging JSON lines to stderr. The composition
  * root: configuration, the host's domains, the RPC server on the local unix socket (and on
- * TCP when listen_tcp = 1). Nothing imports this folder.
+ * TCP and TLS when listen_tcp / listen_tls = 1, with logins as auth_tcp / auth_tls say).
+ * Nothing imports this folder.
  * @module
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { pino } from 'pino';
+import { accountsFileProblem } from '../auth/index.js';
 import { messageOf } from '../common/errors.js';
 import { FERRY_VERSION } from '../common/version.js';
 import { DomainManager, loadHostUuid } from '../host/index.js';
 import { IncomingMigrations, MigrationJournal, recoverJobs } from '../migration/index.js';
 import { probeQemuVersion } from '../qemu/index.js';
-import {
-  formatHostPort,
-  listenTcp,
-  listenUnix,
-  RpcServer,
-  type TcpListener,
-} from '../rpc/index.js';
+import { RpcServer } from '../rpc/index.js';
 import { METHODS, type Methods } from '../rpc/methods.js';
 import { loadConfig, type ConfigFlags } from './config.js';
-import { createHandlers, newConnectionState, type ConnectionState } from './handlers.js';
+import {
+  createHandlers,
+  newConnectionState,
+  type ConnectionState,
+  type LoginPolicy,
+} from './handlers.js';
+import { closeListeners, openListeners } from './listeners.js';
 
 function parseFlags(argv: readonly string[]): ConfigFlags {
   const program = new Command('ferryd')
@@ -85,9 +87,22 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
   });
   await domains.load();
 
+  const loginPolicy: LoginPolicy = {
+    tcp: config.tcp?.auth === 'sasl',
+    tls: config.tls?.auth === 'sasl',
+    accountsFile: config.accountsFile,
+    log,
+  };
+  if (loginPolicy.tcp || loginPolicy.tls) {
+    const problem = await accountsFileProblem(config.accountsFile);
+    if (problem !== undefined) log.warn({ accountsFile: config.accountsFile }, problem);
+  }
   const server = new RpcServer<Methods, ConnectionState>(METHODS, {
     logger: log,
-    createState: newConnectionState,
+    createState: (info) => newConnectionState(info, loginPolicy),
+    authorize: (method, conn) => {
+      conn.state.login.check(method);
+    },
   });
   const journal = new MigrationJournal(join(config.runDir, 'jobs'));
   const migration = {
@@ -114,22 +129,9 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
   server.implementAll(createHandlers(domains, { hostUuid, qemuVersion }, migration));
   domains.on('event', (ev) => server.broadcast('domain.event', ev, (conn) => conn.state.events));
 
-  const listenOptions = {
-    maxFrameBytes: config.maxFrameBytes,
-    onError: (err: Error) => log.error({ err: messageOf(err) }, 'listener error'),
-  };
-  const handle = server.handle.bind(server);
-  let listener;
-  let tcpListener: TcpListener | undefined;
+  let listeners;
   try {
-    listener = await listenUnix(config.socket, handle, listenOptions);
-    try {
-      if (config.tcp !== undefined)
-        tcpListener = await listenTcp(config.tcp.address, config.tcp.port, handle, listenOptions);
-    } catch (err) {
-      await listener.close();
-      throw err;
-    }
+    listeners = await openListeners(config, server.handle.bind(server), log);
   } catch (err) {
     log.error({ err: messageOf(err) }, 'cannot listen');
     process.stderr.write(`error: ${messageOf(err)}\n`);
@@ -138,12 +140,15 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  const tcp =
-    tcpListener === undefined
-      ? undefined
-      : formatHostPort(tcpListener.address.address, tcpListener.address.port);
   log.info(
-    { socket: config.socket, tcp, hostUuid, qemu: qemuVersion, version: FERRY_VERSION },
+    {
+      socket: config.socket,
+      tcp: listeners.tcpAddress,
+      tls: listeners.tlsAddress,
+      hostUuid,
+      qemu: qemuVersion,
+      version: FERRY_VERSION,
+    },
     'ferryd ready',
   );
 
@@ -155,7 +160,7 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
-  await Promise.all([listener.close(), tcpListener?.close()]);
+  await closeListeners(listeners);
   server.close();
   domains.detachAll();
 }

@@ -5,25 +5,50 @@
  */
 import { FerryError, messageOf } from '../common/errors.js';
 import { parseConnectionUri } from '../common/uri.js';
-import { connectUri, type KeepaliveOptions, type RpcClient } from '../rpc/index.js';
+import { SYSTEM_AUTH_FILE } from '../auth/index.js';
+import {
+  connectUri,
+  fileCredentials,
+  type KeepaliveOptions,
+  type RpcClient,
+} from '../rpc/index.js';
 import { METHODS, type Methods } from '../rpc/methods.js';
 
 export type PeerClient = RpcClient<Methods>;
 
+export interface ConnectPeerOptions {
+  /** Pings the destination so one that stops answering (hung, stopped) closes the connection. */
+  keepalive?: KeepaliveOptions | undefined;
+  /** Receives warnings for the log (e.g. that `no_verify=1` skips the certificate checks). */
+  onWarning?: ((text: string) => void) | undefined;
+}
+
 /**
- * Connects to the ferryd named by `uri` (unix or tcp; tls and ssh come with the remote
- * transports issue). A bad or unsupported URI fails as such; only an unreachable ferryd
- * becomes "Cannot reach destination URI: …". With `keepalive`, a destination that stops
- * answering (hung, stopped) closes the connection.
+ * Connects to the ferryd named by `uri` (unix, tcp or tls; ssh comes later), logging in with
+ * the credentials of the auth files (as root: /etc/ferry/auth.conf) when it asks. A bad or
+ * unsupported URI fails as such; an unreachable ferryd becomes "Cannot reach destination
+ * URI: …" and a refused login or certificate "Cannot log in to destination URI: …".
  */
-export async function connectPeer(uri: string, keepalive?: KeepaliveOptions): Promise<PeerClient> {
+export async function connectPeer(
+  uri: string,
+  options: ConnectPeerOptions = {},
+): Promise<PeerClient> {
   const parsed = parseConnectionUri(uri);
+  const { keepalive, onWarning } = options;
   try {
     return await connectUri(parsed, METHODS, {
       timeoutMs: 60_000,
+      credentials: fileCredentials(
+        process.getuid?.() === 0 ? SYSTEM_AUTH_FILE : '~/.config/ferry/auth.conf',
+      ),
       ...(keepalive === undefined ? {} : { keepalive }),
+      ...(onWarning === undefined ? {} : { onWarning }),
     });
   } catch (err) {
+    if (err instanceof FerryError && err.code === 'AUTH_FAILED')
+      throw new FerryError('AUTH_FAILED', `Cannot log in to destination ${uri}: ${err.message}`, {
+        cause: err,
+      });
     if (err instanceof FerryError && err.code !== 'CONNECT_FAILED') throw err;
     throw new FerryError('CONNECT_FAILED', `Cannot reach destination ${uri}: ${messageOf(err)}`, {
       cause: err,

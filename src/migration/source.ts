@@ -51,7 +51,10 @@ export async function migrateOut(
   const { domains } = opts;
   const rec = domains.get(ref);
   checkFlags(flags, { active: rec.proc !== undefined, persistent: rec.persistent });
-  const peer = await connectPeer(destUri, opts.keepalive);
+  const peer = await connectPeer(destUri, {
+    keepalive: opts.keepalive,
+    onWarning: (text) => opts.log.warn({ destUri }, text),
+  });
   try {
     const info = await peer.call('host.info', {});
     if (info.hostUuid === opts.hostUuid) {

@@ -31,7 +31,7 @@ void test('connectRpc() to a missing socket fails like virsh', async () => {
   });
 });
 
-void test('endpointOf() maps unix and tcp URIs, and refuses tls naming what works', () => {
+void test('endpointOf() maps unix, tcp and tls URIs', () => {
   assert.deepEqual(endpointOf(parseConnectionUri('qemu:///system')), {
     kind: 'unix',
     path: '/run/ferry/ferry-sock',
@@ -50,12 +50,27 @@ void test('endpointOf() maps unix and tcp URIs, and refuses tls naming what work
     host: '::1',
     port: 4000,
   });
-  for (const text of ['qemu+tls://h/system', 'qemu://h/system']) {
-    assert.throws(() => endpointOf(parseConnectionUri(text)), {
-      code: 'NO_SUPPORT',
-      message: `Transport 'tls' of URI '${text}' is not supported yet (it arrives with the remote transports issue); use qemu+tcp://HOST:PORT/system or qemu+unix:///system?socket=PATH`,
-    });
-  }
+  // libvirt's client files: pkipath, else ~/.pki/libvirt (users) or /etc/pki (root).
+  assert.deepEqual(endpointOf(parseConnectionUri('qemu+tls://h.example/system?pkipath=/p')), {
+    kind: 'tls',
+    host: 'h.example',
+    port: 16514,
+    pki: { ca: '/p/cacert.pem', cert: '/p/clientcert.pem', key: '/p/clientkey.pem' },
+    verifyServer: true,
+  });
+  // qemu://HOST means TLS, as in libvirt.
+  assert.deepEqual(endpointOf(parseConnectionUri('qemu://h:4000/system?no_verify=1&pkipath=/p')), {
+    kind: 'tls',
+    host: 'h',
+    port: 4000,
+    pki: { ca: '/p/cacert.pem', cert: '/p/clientcert.pem', key: '/p/clientkey.pem' },
+    verifyServer: false,
+  });
+  assert.throws(() => endpointOf(parseConnectionUri('qemu+tls://h/system?no_verify=yes')), {
+    code: 'INVALID_ARG',
+    message:
+      "Invalid connection URI 'qemu+tls://h/system?no_verify=yes': no_verify must be 0 or 1, not 'yes'",
+  });
 });
 
 void test('endpointOf() maps qemu+ssh URIs and their parameters to an ssh target', () => {

@@ -15,6 +15,8 @@ export type {
 export { RpcClient } from './client.js';
 export { SOCKET_NAME, connectRpc, connectUri, defaultSocketPath, endpointOf } from './connect.js';
 export type { ConnectRpcOptions, RpcEndpoint, TypedRpcClient } from './connect.js';
+export { fileCredentials, logIn, noCredentialsError } from './login.js';
+export type { CredentialProvider, CredentialRequest, Credentials } from './login.js';
 export type { CallOptions, RpcClientOptions, TypedClient } from './client.js';
 export { defineMethod, defineMethods, silentLogger } from './spec.js';
 export type {
@@ -55,19 +57,25 @@ export type {
 export {
   StreamTransport,
   connectTcp,
+  connectTls,
   connectUnix,
   formatHostPort,
   listenTcp,
+  listenTls,
   listenUnix,
 } from './transport/index.js';
 export type {
   CloseListener,
   ConnectTcpOptions,
+  ConnectTlsOptions,
   ConnectUnixOptions,
   ListenTcpOptions,
+  ListenTlsOptions,
   ListenUnixOptions,
   LocalEndpoint,
   TcpListener,
+  TlsRefusal,
+  TlsServerFiles,
   StreamTransportOptions,
   Transport,
   UnixListener,

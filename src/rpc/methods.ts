@@ -23,6 +23,21 @@ const Xml = z
   .max(4 * 1024 * 1024);
 
 export const METHODS = {
+  'auth.list': {
+    doc: 'The login mechanisms this connection must complete before any other call; empty when none is needed (unix socket, auth "none", or already logged in). Callable before logging in.',
+    params: Empty,
+    result: z.strictObject({ mechanisms: z.array(z.string()) }),
+  },
+  'auth.start': {
+    doc: 'Begin a SASL login (mechanism SCRAM-SHA-256) with the client-first-message; returns the server-first-message. Callable before logging in.',
+    params: z.strictObject({ mechanism: z.string().min(1).max(64), message: z.string().max(4096) }),
+    result: z.strictObject({ message: z.string() }),
+  },
+  'auth.step': {
+    doc: "Finish the login with the client-final-message; returns the server-final-message (the server's proof) and the user now logged in. Wrong credentials fail with AUTH_FAILED after a short delay.",
+    params: z.strictObject({ message: z.string().max(4096) }),
+    result: z.strictObject({ message: z.string(), user: z.string() }),
+  },
   'host.info': {
     doc: 'Identity of the host and its hypervisor (virsh version, hostname, uri).',
     params: Empty,

@@ -61,6 +61,12 @@ export interface RpcServerOptions<S> {
   keepalive?: KeepaliveOptions;
   /** Creates a connection's `state`; required unless S is undefined. */
   createState?: (info: ConnectionInfo) => S;
+  /**
+   * Runs before every call and throws (a FerryError) to refuse it, e.g. "authentication
+   * required" until the connection has logged in. Checked before the method is even looked
+   * up, so a client that may not call learns nothing about the API.
+   */
+  authorize?: (method: string, connection: Connection<S>) => void;
 }
 
 /** What is known about a connection when its state is created. */
@@ -121,6 +127,7 @@ export class RpcServer<M extends MethodTable, S = undefined> {
   readonly #maxInFlight: number;
   readonly #keepalive: KeepaliveOptions | undefined;
   readonly #createState: ((info: ConnectionInfo) => S) | undefined;
+  readonly #authorize: ((method: string, connection: Connection<S>) => void) | undefined;
   #nextId = 1;
   #closed = false;
 
@@ -134,6 +141,7 @@ export class RpcServer<M extends MethodTable, S = undefined> {
     }
     this.#keepalive = options.keepalive;
     this.#createState = options.createState;
+    this.#authorize = options.authorize;
   }
 
   /** Registers the handler of one method; unimplemented methods answer NO_SUPPORT. */
@@ -270,6 +278,7 @@ export class RpcServer<M extends MethodTable, S = undefined> {
 
   async #invoke(conn: ServerConnection<S>, call: Call): Promise<unknown> {
     const { method } = call;
+    this.#authorize?.(method, conn);
     const spec = this.#methods.get(method);
     if (spec === undefined) throw new FerryError('METHOD_NOT_FOUND', `Unknown method '${method}'`);
     const handler = this.#handlers.get(method);

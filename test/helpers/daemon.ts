@@ -30,6 +30,8 @@ export interface TestDaemon {
    * one ferryd bound on its first start and stays the same across restart().
    */
   tcpUri: string | undefined;
+  /** `qemu+tls://127.0.0.2:PORT/system` when started with `{ tls }`; same port across restart(). */
+  tlsUri: string | undefined;
   /** Runs `ferry -c URI ARGS…` and collects its output. */
   ferry(...args: string[]): Promise<CliResult>;
   /** Runs ferry and fails the test unless it exits 0. */
@@ -56,13 +58,60 @@ export interface TcpTestDaemon extends TestDaemon {
   tcpUri: string;
 }
 
+/** A daemon started with `{ tls }`. */
+export interface TlsTestDaemon extends TestDaemon {
+  tlsUri: string;
+}
+
+/** The TLS listener of a test daemon. */
+export interface TlsDaemonOptions {
+  /** A host's pki directory as `ferry tls-setup` makes it (OUT/HOST/pki). */
+  pki: string;
+  /** tls_allowed_dn_list. */
+  allowedDns?: readonly string[];
+  /** auth_tls (default "none"). */
+  auth?: 'none' | 'sasl';
+}
+
 export interface StartDaemonOptions {
   /** FERRY_CRASH_AT for the first start only: ferryd kills itself there (crash tests). */
   crashAt?: string;
   configText?: string;
   env?: NodeJS.ProcessEnv;
-  /** Also listen on TCP (127.0.0.2, a free port, auth_tcp = "none"); see TestDaemon.tcpUri. */
+  /** Also listen on TCP (127.0.0.2, a free port); see TestDaemon.tcpUri. */
   tcp?: boolean;
+  /** auth_tcp for `tcp` (default "none"; "sasl" needs auth_users_file in configText). */
+  tcpAuth?: 'none' | 'sasl';
+  /** Also listen on TLS (127.0.0.2, a free port); see TestDaemon.tlsUri. */
+  tls?: TlsDaemonOptions;
+}
+
+/** ferryd.conf lines for the network listeners `opts` asks for, on the given ports. */
+function networkConfig(opts: StartDaemonOptions, ports: { tcp: number; tls: number }): string {
+  const lines: string[] = [];
+  if (opts.tcp === true || opts.tls !== undefined) lines.push(`listen_addr = "${TCP_TEST_ADDR}"`);
+  if (opts.tcp === true)
+    lines.push(
+      'listen_tcp = 1',
+      `tcp_port = ${ports.tcp}`,
+      `auth_tcp = "${opts.tcpAuth ?? 'none'}"`,
+    );
+  const { tls } = opts;
+  if (tls !== undefined) {
+    lines.push(
+      'listen_tls = 1',
+      `tls_port = ${ports.tls}`,
+      `auth_tls = "${tls.auth ?? 'none'}"`,
+      `key_file = "${join(tls.pki, 'libvirt', 'private', 'serverkey.pem')}"`,
+      `cert_file = "${join(tls.pki, 'libvirt', 'servercert.pem')}"`,
+      `ca_file = "${join(tls.pki, 'CA', 'cacert.pem')}"`,
+    );
+    if (tls.allowedDns !== undefined)
+      lines.push(
+        `tls_allowed_dn_list = [${tls.allowedDns.map((d) => JSON.stringify(d)).join(', ')}]`,
+      );
+  }
+  return lines.length === 0 ? '' : `\n${lines.join('\n')}\n`;
 }
 
 export const FERRYD = join(REPO, 'bin', 'ferryd.js');
@@ -210,8 +259,16 @@ async function waitForReady(
 /** Starts a ferryd for this test; everything it made is removed in `t.after`. */
 export async function startDaemon(
   t: TestContext,
+  opts: StartDaemonOptions & { tcp: true; tls: TlsDaemonOptions },
+): Promise<TcpTestDaemon & TlsTestDaemon>;
+export async function startDaemon(
+  t: TestContext,
   opts: StartDaemonOptions & { tcp: true },
 ): Promise<TcpTestDaemon>;
+export async function startDaemon(
+  t: TestContext,
+  opts: StartDaemonOptions & { tls: TlsDaemonOptions },
+): Promise<TlsTestDaemon>;
 export async function startDaemon(t: TestContext, opts?: StartDaemonOptions): Promise<TestDaemon>;
 export async function startDaemon(
   t: TestContext,
@@ -224,14 +281,15 @@ export async function startDaemon(
   const baseConfig = opts.configText ?? '# test daemon\n';
   // Port 0 on the first start: ferryd binds a free port itself, so no other test (or agent)
   // can take it between our choosing and its binding; the ready line tells us which.
-  const tcpConfig = (port: number): string =>
-    `${baseConfig}\nlisten_tcp = 1\nlisten_addr = "${TCP_TEST_ADDR}"\ntcp_port = ${port}\nauth_tcp = "none"\n`;
+  const configFor = (ports: { tcp: number; tls: number }): string =>
+    baseConfig + networkConfig(opts, ports);
   const { stateDir, runDir, socket, config, args } = ferrydLayout(
     dir,
-    opts.tcp === true ? tcpConfig(0) : baseConfig,
+    configFor({ tcp: 0, tls: 0 }),
   );
   const uri = `qemu+unix:///system?socket=${socket}`;
   let tcpUri: string | undefined;
+  let tlsUri: string | undefined;
 
   let starts = 0;
   const start = async (): Promise<void> => {
@@ -245,14 +303,23 @@ export async function startDaemon(
     c.stderr.on('data', (d: Buffer) => (logText += d.toString()));
     child = c;
     await waitForSocket(socket, c);
-    if (opts.tcp !== true) return;
+    if (opts.tcp !== true && opts.tls === undefined) return;
     const ready = await waitForReady(() => logText, offset, c);
-    const m = /:(\d+)$/.exec(String(ready['tcp']));
-    if (m === null) throw new Error(`ferryd ready without a TCP address: ${JSON.stringify(ready)}`);
-    if (tcpUri === undefined) {
-      tcpUri = `qemu+tcp://${TCP_TEST_ADDR}:${m[1]}/system`;
-      // A restarted daemon comes back on the same port, as a real host would.
-      writeFileSync(config, tcpConfig(Number(m[1])));
+    const portOf = (field: string): number => {
+      const m = /:(\d+)$/.exec(String(ready[field]));
+      if (m === null)
+        throw new Error(`ferryd ready without a ${field} address: ${JSON.stringify(ready)}`);
+      return Number(m[1]);
+    };
+    if (tcpUri === undefined && tlsUri === undefined) {
+      const ports = {
+        tcp: opts.tcp === true ? portOf('tcp') : 0,
+        tls: opts.tls !== undefined ? portOf('tls') : 0,
+      };
+      if (opts.tcp === true) tcpUri = `qemu+tcp://${TCP_TEST_ADDR}:${ports.tcp}/system`;
+      if (opts.tls !== undefined) tlsUri = `qemu+tls://${TCP_TEST_ADDR}:${ports.tls}/system`;
+      // A restarted daemon comes back on the same ports, as a real host would.
+      writeFileSync(config, configFor(ports));
     }
   };
   const running = (): ChildProcess | undefined =>
@@ -289,6 +356,9 @@ export async function startDaemon(
     uri,
     get tcpUri() {
       return tcpUri;
+    },
+    get tlsUri() {
+      return tlsUri;
     },
     ferry,
     ferryOk: async (...a) => {

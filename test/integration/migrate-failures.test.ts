@@ -176,8 +176,13 @@ test(
       ['malformed URI', /Invalid connection URI 'nowhere'/, ['--live', 'r', 'nowhere']],
       [
         'transport not there yet',
-        /Transport 'tls' .*is not supported yet/,
-        ['--live', 'r', 'qemu+tls://localhost/system'],
+        /Transport 'ssh' .*is not supported yet/,
+        ['--live', 'r', 'qemu+ssh://localhost/system'],
+      ],
+      [
+        'no CA to check a TLS destination with',
+        /^error: Cannot read CA certificate '\/nonexistent\/cacert\.pem': No such file or directory\n$/,
+        ['--live', 'r', 'qemu+tls://127.0.0.2:9/system?pkipath=/nonexistent'],
       ],
       [
         'nobody listens on TCP',

@@ -1,6 +1,7 @@
 /**
- * `qemu+tcp://HOST:PORT/system`: the CLI and a migrating source ferryd reach a ferryd over
- * TCP, as the chapter writes it: `ferry migrate --live --persistent VM qemu+tcp://…/system`.
+ * `qemu+tcp://HOST:PORT/system` with auth_tcp = "none": the CLI and a migrating source ferryd
+ * reach a ferryd over TCP, as the chapter writes it: `ferry migrate --live --persistent VM
+ * qemu+tcp://…/system`. (Logins over TCP: auth-tcp.test.ts.)
  * The guest's own heartbeat must continue on the destination with no corrupted page, and a
  * TCP listener that cannot start must stop ferryd without harming a running guest.
  */
@@ -106,18 +107,20 @@ test(
       refused.stderr,
       `error: failed to connect to the hypervisor\nerror: Failed to connect to '${TCP_TEST_ADDR}:${port}': Connection refused\n`,
     );
-    const tls = await ferryAt(`qemu+tls://${TCP_TEST_ADDR}/system`, 'list');
-    assert.equal(tls.code, 1);
-    assert.match(tls.stderr, /^error: .*Transport 'tls' .* is not supported yet/m);
-    assert.match(tls.stderr, /use qemu\+tcp:\/\/HOST:PORT\/system/);
+    const ssh = await ferryAt(`qemu+ssh://${TCP_TEST_ADDR}/system`, 'list');
+    assert.equal(ssh.code, 1);
+    assert.match(ssh.stderr, /^error: .*Transport 'ssh' .* is not supported yet/m);
 
-    // listen_tcp = 1 alone would mean libvirt's SASL; without it ferryd must not start open.
-    const unsafe = await ferrydRefusal(t, `listen_tcp = 1\nlisten_addr = "${TCP_TEST_ADDR}"\n`);
-    assert.equal(unsafe.result.code, 1);
-    assert.deepEqual(errorLines(unsafe.result.stderr), [
-      `error: listen_tcp = 1 with auth_tcp = "sasl" is not supported yet (authentication arrives with the remote transports issue); set auth_tcp = "none" in ${unsafe.config} to accept unauthenticated TCP clients on ${TCP_TEST_ADDR}:16509`,
+    // TLS key files that are not there stop ferryd, naming the file and its setting.
+    const noKey = await ferrydRefusal(
+      t,
+      `listen_tls = 1\nlisten_addr = "${TCP_TEST_ADDR}"\ntls_port = 0\nkey_file = "/nonexistent/key.pem"\n`,
+    );
+    assert.equal(noKey.result.code, 1);
+    assert.deepEqual(errorLines(noKey.result.stderr), [
+      "error: Cannot read key_file '/nonexistent/key.pem': No such file or directory",
     ]);
-    assert.equal(unsafe.socketLeft, false, 'no listener was opened');
+    assert.equal(noKey.socketLeft, false, 'its unix socket was closed again');
 
     const bad = await ferrydRefusal(t, 'auth_tcp = "none"\nlisten_tcp = 2\n');
     assert.equal(bad.result.code, 1);

@@ -1,6 +1,6 @@
 /**
  * The message-level connection that RpcServer and RpcClient are written against, so the
- * same code runs over unix and tcp sockets today and tls, ssh stdio or WebSocket later.
+ * same code runs over unix, tcp and tls sockets today and ssh stdio or WebSocket later.
  * @module
  */
 import type { FerryError } from '../../common/errors.js';
@@ -13,7 +13,7 @@ import type { JsonObject } from '../framing.js';
  */
 export type LocalEndpoint =
   | { readonly kind: 'unix'; readonly path: string }
-  | { readonly kind: 'tcp'; readonly address: string; readonly port: number };
+  | { readonly kind: 'tcp' | 'tls'; readonly address: string; readonly port: number };
 
 /** Called once when a transport closes; `reason` is set when it closed because of a failure. */
 export type CloseListener = (reason: FerryError | undefined) => void;
@@ -48,4 +48,12 @@ export type { StreamTransportOptions } from './stream.js';
 export { listenUnix, connectUnix } from './unix.js';
 export type { UnixListener, ListenUnixOptions, ConnectUnixOptions } from './unix.js';
 export { connectTcp, formatHostPort, listenTcp } from './tcp.js';
+export { connectTls, listenTls } from './tls.js';
+export type {
+  ConnectTlsOptions,
+  ListenTlsOptions,
+  TlsClientPolicy,
+  TlsRefusal,
+  TlsServerFiles,
+} from './tls.js';
 export type { ConnectTcpOptions, ListenTcpOptions, TcpListener } from './tcp.js';

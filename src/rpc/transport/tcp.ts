@@ -1,7 +1,7 @@
 /**
  * TCP listener and connector (`qemu+tcp://HOST[:16509]/system`, libvirtd's listen_tcp).
- * Unauthenticated in this version: whoever reaches the address may connect, which is why
- * ferryd listens on loopback unless told otherwise.
+ * The bytes are not encrypted; who may call what is decided above the transport (SASL
+ * login, see src/auth/login.ts), or not at all with auth_tcp = "none".
  * @module
  */
 import { createConnection, createServer } from 'node:net';
@@ -48,12 +48,12 @@ export function formatHostPort(host: string, port: number): string {
  * A dual-stack socket reports IPv4 peers as `::ffff:a.b.c.d`; callers compare and reuse
  * addresses (e.g. to listen on the same one), so the plain IPv4 form is what they get.
  */
-function plainAddress(address: string): string {
+export function plainAddress(address: string): string {
   return /^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(address) ? address.slice(7) : address;
 }
 
 /** Low latency over throughput: every RPC is a small frame that someone is waiting for. */
-function tune(socket: Socket): void {
+export function tune(socket: Socket): void {
   socket.setNoDelay(true);
   socket.setKeepAlive(true, TCP_KEEPALIVE_IDLE_MS);
 }
@@ -87,6 +87,49 @@ export async function connectTcp(
   return new StreamTransport(socket, { ...transportOptions, peer: `tcp:${where}`, local });
 }
 
+/**
+ * Binds `server` to HOST:PORT; fails with SYSTEM_ERROR "Cannot listen on HOST:PORT: Address
+ * already in use" and the like. Resolves with the address actually bound.
+ */
+export async function bindTcp(
+  server: Server,
+  host: string,
+  port: number,
+): Promise<{ address: string; port: number }> {
+  try {
+    await bind(server, host, port);
+  } catch (err) {
+    throw new FerryError(
+      'SYSTEM_ERROR',
+      `Cannot listen on ${formatHostPort(host, port)}: ${describeErrno(err)}`,
+      { cause: err },
+    );
+  }
+  const bound = server.address();
+  // Always an AddressInfo for a TCP server; the string form is for pipes.
+  return bound !== null && typeof bound === 'object'
+    ? { address: plainAddress(bound.address), port: bound.port }
+    : { address: host, port };
+}
+
+/** The two ends of an accepted socket, or undefined if the client reset it before we saw it. */
+export function socketEnds(
+  socket: Socket,
+): { remote: string; local: { address: string; port: number } } | undefined {
+  const { remoteAddress, remotePort, localAddress, localPort } = socket;
+  if (
+    remoteAddress === undefined ||
+    remotePort === undefined ||
+    localAddress === undefined ||
+    localPort === undefined
+  )
+    return undefined;
+  return {
+    remote: formatHostPort(plainAddress(remoteAddress), remotePort),
+    local: { address: plainAddress(localAddress), port: localPort },
+  };
+}
+
 function bind(server: Server, host: string, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error): void => {
@@ -115,47 +158,23 @@ export async function listenTcp(
   const { onError, ...transportOptions } = options;
   const transports = new Set<Transport>();
   const server = createServer((socket: Socket) => {
-    const { remoteAddress, remotePort, localAddress, localPort } = socket;
+    const ends = socketEnds(socket);
     // Reset by the client before we saw it: nothing to serve.
-    if (
-      remoteAddress === undefined ||
-      remotePort === undefined ||
-      localAddress === undefined ||
-      localPort === undefined
-    ) {
+    if (ends === undefined) {
       socket.destroy();
       return;
     }
     tune(socket);
     acceptStream(
       socket,
-      {
-        ...transportOptions,
-        peer: `tcp:${formatHostPort(plainAddress(remoteAddress), remotePort)}`,
-        local: { kind: 'tcp', address: plainAddress(localAddress), port: localPort },
-      },
+      { ...transportOptions, peer: `tcp:${ends.remote}`, local: { kind: 'tcp', ...ends.local } },
       transports,
       onConnection,
       onError,
     );
   });
-
-  try {
-    await bind(server, host, port);
-  } catch (err) {
-    throw new FerryError(
-      'SYSTEM_ERROR',
-      `Cannot listen on ${formatHostPort(host, port)}: ${describeErrno(err)}`,
-      { cause: err },
-    );
-  }
+  const address = await bindTcp(server, host, port);
   server.on('error', (err) => onError?.(err));
-  const bound = server.address();
-  // Always an AddressInfo for a TCP server; the string form is for pipes.
-  const address =
-    bound !== null && typeof bound === 'object'
-      ? { address: plainAddress(bound.address), port: bound.port }
-      : { address: host, port };
 
   return {
     address,
