@@ -46,8 +46,7 @@ void test('an unknown key, a malformed line or a wrongly typed value names the l
     message: "Unknown setting 'bogus' at f.conf:2",
   });
   assert.throws(() => parseConfigText('listen_tcp 1\n', 'f.conf'), {
-    message:
-      'Malformed setting at f.conf:1: expected key = "value", key = number or key = ["value", …]',
+    message: 'Malformed setting at f.conf:1: expected key = "value" or key = number',
   });
   assert.throws(() => parseConfigText('listen_addr = 1\n', 'f.conf'), {
     message: "Setting 'listen_addr' at f.conf:1 must be a quoted string",
@@ -143,14 +142,13 @@ void test('allowed_paths takes a list of absolute directories; allow_qemu_comman
   const cases: [string, RegExp][] = [
     [
       'allowed_paths = "/srv"\n',
-      /^Setting 'allowed_paths' at .*:1 must be a list, e.g\. \["a", "b"\]$/,
+      /^Setting 'allowed_paths' at .*:1 must be a list of quoted strings, like \["a", "b"\]$/,
     ],
     [
       'allowed_paths = ["srv"]\n',
       /^Setting 'allowed_paths' at .*:1 must list absolute directories$/,
     ],
-    ['allowed_paths = ["/a" "/b"]\n', /must be a list of quoted strings/],
-    ['log_level = ["info"]\n', /^Setting 'log_level' at .*:1 takes one value, not a list$/],
+    ['log_level = ["info"]\n', /^Setting 'log_level' at .*:1 must be a quoted string$/],
     [
       'allow_qemu_commandline = 2\n',
       /^Setting 'allow_qemu_commandline' at .*:1 must be 0 or 1, not 2$/,

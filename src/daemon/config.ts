@@ -170,7 +170,7 @@ function typed(key: Key, value: ConfValue, where: string): Setting {
       throw wrong('a number');
     case 'list':
       if (value.kind !== 'list' || value.items.some((i) => i.kind !== 'string'))
-        throw wrong('a list of quoted strings, like ["C=GB,O=Ferry,CN=*"]');
+        throw wrong('a list of quoted strings, like ["a", "b"]');
       return value.items.map((i) => (i.kind === 'string' ? i.text : ''));
   }
 }

@@ -175,9 +175,9 @@ test(
       ['unknown domain', /^error: failed to get domain 'ghost'\n$/, ['--live', 'ghost', b.uri]],
       ['malformed URI', /Invalid connection URI 'nowhere'/, ['--live', 'r', 'nowhere']],
       [
-        'transport not there yet',
-        /Transport 'ssh' .*is not supported yet/,
-        ['--live', 'r', 'qemu+ssh://localhost/system'],
+        'no sshd at the destination',
+        /^error: Cannot reach destination qemu\+ssh:\/\/127\.0\.0\.2:9\/system: Cannot connect to 127\.0\.0\.2 over ssh: connect to host 127\.0\.0\.2 port 9: Connection refused\n$/,
+        ['--live', 'r', 'qemu+ssh://127.0.0.2:9/system'],
       ],
       [
         'no CA to check a TLS destination with',

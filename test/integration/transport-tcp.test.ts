@@ -107,9 +107,12 @@ test(
       refused.stderr,
       `error: failed to connect to the hypervisor\nerror: Failed to connect to '${TCP_TEST_ADDR}:${port}': Connection refused\n`,
     );
-    const ssh = await ferryAt(`qemu+ssh://${TCP_TEST_ADDR}/system`, 'list');
+    const ssh = await ferryAt(`qemu+ssh://${TCP_TEST_ADDR}:${port}/system`, 'list');
     assert.equal(ssh.code, 1);
-    assert.match(ssh.stderr, /^error: .*Transport 'ssh' .* is not supported yet/m);
+    assert.equal(
+      ssh.stderr,
+      `error: failed to connect to the hypervisor\nerror: Cannot connect to ${TCP_TEST_ADDR} over ssh: connect to host ${TCP_TEST_ADDR} port ${port}: Connection refused\n`,
+    );
 
     // TLS key files that are not there stop ferryd, naming the file and its setting.
     const noKey = await ferrydRefusal(
