@@ -39,6 +39,12 @@ export interface DaemonConfig {
    * the migration a success (ms); 0 turns the watch off. See src/migration/guest-watch.ts.
    */
   migrationWatchMs: number;
+  /**
+   * postcopy_auto_resume: a post-copy migration whose stream paused (the link broke) is
+   * resumed by ferryd itself, retrying with backoff (true, the default); false waits for
+   * `ferry migrate --postcopy-resume`.
+   */
+  postcopyAutoResume: boolean;
 }
 
 type Key =
@@ -55,7 +61,8 @@ type Key =
   | 'auth_tcp'
   | 'keepalive_interval'
   | 'keepalive_count'
-  | 'migration_watch_ms';
+  | 'migration_watch_ms'
+  | 'postcopy_auto_resume';
 const STRING_KEYS = new Set<Key>([
   'state_dir',
   'run_dir',
@@ -73,6 +80,7 @@ const NUMBER_KEYS = new Set<Key>([
   'keepalive_interval',
   'keepalive_count',
   'migration_watch_ms',
+  'postcopy_auto_resume',
 ]);
 /** Numbers that libvirtd.conf writes quoted (`tcp_port = "16509"`), so a copied line works. */
 const QUOTED_NUMBER_KEYS = new Set<Key>(['tcp_port']);
@@ -83,6 +91,7 @@ const AUTH_TCP = ['none', 'sasl'] as const;
 /** Value checks done while the line is known; each completes "Setting 'KEY' at FILE:N …". */
 const CHECKS: Partial<Record<Key, (v: string | number) => string | undefined>> = {
   listen_tcp: (v) => (v === 0 || v === 1 ? undefined : `must be 0 or 1, not ${v}`),
+  postcopy_auto_resume: (v) => (v === 0 || v === 1 ? undefined : `must be 0 or 1, not ${v}`),
   tcp_port: (v) =>
     typeof v === 'number' && v >= 0 && v <= 65535
       ? undefined
@@ -217,6 +226,7 @@ export function loadConfig(flags: ConfigFlags): DaemonConfig {
     maxFrameBytes,
     keepalive: keepaliveFrom(fromFile),
     migrationWatchMs,
+    postcopyAutoResume: fromFile.postcopy_auto_resume !== 0,
   };
 }
 

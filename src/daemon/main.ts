@@ -90,18 +90,33 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
   });
   const journal = new MigrationJournal(join(config.runDir, 'jobs'));
   const migration = {
-    source: { domains, hostUuid, log, journal, keepalive: config.keepalive },
+    source: {
+      domains,
+      hostUuid,
+      log,
+      journal,
+      keepalive: config.keepalive,
+      autoResume: config.postcopyAutoResume,
+    },
     incoming: new IncomingMigrations({
       domains,
       hostUuid,
       log,
       journal,
       watchMs: config.migrationWatchMs,
+      keepalive: config.keepalive,
     }),
   };
   // Domains with an interrupted job are reserved now; the decisions may need the peer.
   // Runs on in the background; each job's outcome is logged and journaled as it is decided.
-  void recoverJobs({ domains, journal, incoming: migration.incoming, log });
+  void recoverJobs({
+    domains,
+    journal,
+    incoming: migration.incoming,
+    log,
+    keepalive: config.keepalive,
+    autoResume: config.postcopyAutoResume,
+  });
   server.implementAll(createHandlers(domains, { hostUuid, qemuVersion }, migration));
   domains.on('event', (ev) => server.broadcast('domain.event', ev, (conn) => conn.state.events));
 

@@ -4,15 +4,16 @@
  * of the guest on the destination after the switch-over (guest-watch.ts).
  * @module
  */
-export { migrateOut } from './source.js';
+export { migrateOut, resumeMigrationOut } from './source.js';
 export { MigrationError } from './errors.js';
 export type { SourceOptions } from './source.js';
 export { IncomingMigrations } from './destination.js';
 export { MigrationJournal } from './journal.js';
 export { recoverJobs } from './recovery.js';
-export type { DestinationOptions, PrepareRequest } from './destination.js';
+export type { DestinationOptions, PrepareRequest, SourceConnection } from './destination.js';
 export {
   checkFlags,
+  checkResumeFlags,
   bandwidthBytes,
   DEFAULT_MAX_DOWNTIME_MS,
   UNLIMITED_BANDWIDTH_MIBS,

@@ -30,3 +30,13 @@ export async function allocatePort(
     `Unable to find an unused port in range ${range[0]}-${range[1]} for incoming migration`,
   );
 }
+
+/**
+ * QEMU's stream URIs for `port` at `listen`: where it listens, and where the source sends the
+ * stream (a wildcard address means loopback; IPv6 in brackets).
+ */
+export function streamUris(listen: string, port: number): { listen: string; advertised: string } {
+  const host = listen.includes(':') ? `[${listen}]` : listen;
+  const advertised = listen === '0.0.0.0' || listen === '::' ? '127.0.0.1' : host;
+  return { listen: `tcp:${host}:${port}`, advertised: `tcp:${advertised}:${port}` };
+}

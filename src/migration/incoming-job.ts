@@ -1,0 +1,123 @@
+/**
+ * One incoming migration job on the destination: what IncomingMigrations keeps about it,
+ * waiting for its QEMU's migration status, and its handle for domjobinfo and domjobabort.
+ * @module
+ */
+import { FerryError } from '../common/errors.js';
+import type { ActiveJob, DomainRecord } from '../host/index.js';
+import type { QmpClient } from '../qmp/index.js';
+import type { DestinationEntry } from './journal.js';
+import { jobStatsFrom, nextMigrationEvent, type MigrationInfo } from './stats.js';
+
+export interface IncomingJob {
+  id: string;
+  rec: DomainRecord;
+  entry: DestinationEntry;
+  /** The port QEMU listens on for the stream (the latest one after a post-copy recovery). */
+  port: number;
+  /** Set once the guest is this host's (the source handed it over, or post-copy reached it). */
+  finished: boolean;
+  /** Set once the guest runs here. */
+  resumed: boolean;
+  /** Running the guest here, once begun (by finish, or alone after the source went away). */
+  running?: Promise<void> | undefined;
+  /** True while a source ferryd's connection for this job is open. */
+  sourceConnected: boolean;
+  /** Counts the source's connections, so a stale one's close is told from the current one's. */
+  sourceGeneration: number;
+  /** Stops following QEMU's MIGRATION events. */
+  unwatch?: (() => void) | undefined;
+}
+
+/** QEMU's statuses of a stream in post-copy: from here on the guest belongs to this host. */
+export const POSTCOPY_STATES = ['postcopy-active', 'postcopy-paused', 'postcopy-recover'] as const;
+
+export function isPostcopy(status: string | undefined): boolean {
+  return status !== undefined && (POSTCOPY_STATES as readonly string[]).includes(status);
+}
+
+/** The QEMU's migration status, or undefined when it has none (or is gone). */
+export async function incomingStatus(job: IncomingJob): Promise<string | undefined> {
+  const qmp = job.rec.proc?.qmp;
+  if (qmp === undefined) return undefined;
+  return (await qmp.execute<MigrationInfo>('query-migrate')).status;
+}
+
+/** Waits until QEMU's incoming status is one of `states` and returns it; fails on failed/cancelled. */
+export async function waitForStatus(
+  job: IncomingJob,
+  states: readonly string[],
+  timeoutMs = 30_000,
+): Promise<string> {
+  const qmp = job.rec.proc?.qmp;
+  if (qmp === undefined) throw new FerryError('OPERATION_FAILED', 'Destination QEMU exited');
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    // Armed before the query, so a status change between the two is not missed.
+    const wake = nextMigrationEvent(qmp);
+    const info = await qmp.execute<MigrationInfo>('query-migrate');
+    if (info.status !== undefined && states.includes(info.status)) return info.status;
+    if (info.status === 'failed' || info.status === 'cancelled') {
+      throw new FerryError(
+        'OPERATION_FAILED',
+        `incoming migration ${info.status}${info['error-desc'] === undefined ? '' : `: ${info['error-desc']}`}`,
+      );
+    }
+    if (Date.now() > deadline)
+      throw new FerryError(
+        'OPERATION_TIMEOUT',
+        `incoming migration still '${info.status ?? '?'}' after the source finished`,
+      );
+    await wake;
+  }
+}
+
+/** Calls `onStatus` with every MIGRATION status QEMU announces; returns the unsubscribe. */
+export function followMigrationStatus(
+  qmp: QmpClient,
+  onStatus: (status: string) => void,
+): () => void {
+  return qmp.onEvent((ev) => {
+    if (ev.event !== 'MIGRATION') return;
+    const status = (ev.data as { status?: unknown } | undefined)?.status;
+    if (typeof status === 'string') onStatus(status);
+  });
+}
+
+/** The job as domjobinfo, domjobabort and migrate-postcopy see it on the destination. */
+export function incomingJobHandle(
+  job: IncomingJob,
+  qmp: QmpClient,
+  abort: () => Promise<void>,
+): ActiveJob {
+  return {
+    id: job.id,
+    operation: 'Incoming migration',
+    stats: async () => {
+      const stats = jobStatsFrom(
+        await qmp.execute<MigrationInfo>('query-migrate'),
+        'Incoming migration',
+      );
+      return stats.status === 'postcopy-paused'
+        ? { ...stats, postcopyRecovery: 'paused; waiting for the source to resume the stream' }
+        : stats;
+    },
+    abort: async () => {
+      const status = await incomingStatus(job).catch(() => undefined);
+      if (isPostcopy(status))
+        throw new FerryError(
+          'OPERATION_INVALID',
+          `Requested operation is not valid: cannot abort migration in post-copy mode: the guest of '${job.rec.def.name}' is this host's now, and part of its memory is still on the source`,
+        );
+      await abort();
+    },
+    startPostcopy: () =>
+      Promise.reject(
+        new FerryError('OPERATION_INVALID', 'Post-copy is switched on the source host'),
+      ),
+    pausePostcopy: () =>
+      Promise.reject(
+        new FerryError('OPERATION_INVALID', 'Post-copy is paused from the source host'),
+      ),
+  };
+}
