@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(qemu-system-x86 qemu-utils busybox-static cpio gcc libc6-dev xz-utils)
+# openssh-server and iproute2: the testbed (src/testbed) runs an sshd per namespace host.
+packages=(qemu-system-x86 qemu-utils busybox-static cpio gcc libc6-dev xz-utils openssh-server iproute2)
 # Only the tests need these: libvirt's domain schema + xmllint validate our XML output,
 # and virsh's test driver is the oracle for virsh's output formats.
 if [[ "${1:-}" == "--test" ]]; then packages+=(libvirt0 libxml2-utils libvirt-clients); fi
@@ -22,8 +23,22 @@ if ((${#missing[@]} > 0)); then
   fi
   echo "setup: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  # openssh-server must not start (or enable) a system sshd: the testbed runs its own per
+  # host. A policy-rc.d exiting 101 forbids every service start during the install; one that
+  # is already there (Docker images ship one) is left as it is.
+  own_policy=0
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+    own_policy=1
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
   apt-get update -q >/dev/null
   apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+  if ((own_policy)); then
+    rm -f /usr/sbin/policy-rc.d
+    trap - EXIT
+  fi
 fi
 
 # The guest builder resolves Debian's kernel package through apt's lists, which a fresh
