@@ -10,6 +10,7 @@ import { crashPoint } from '../common/crash-point.js';
 import { FerryError, messageOf } from '../common/errors.js';
 import { parseDomainXml } from '../domain/xml/index.js';
 import type { DomainManager, Logger } from '../host/index.js';
+import { QmpTimeoutError } from '../qmp/index.js';
 import type { KeepaliveOptions } from '../rpc/index.js';
 import type { JobStats } from '../rpc/schema/migration.js';
 import type { DestinationEntry, JobOutcome, MigrationJournal } from './journal.js';
@@ -137,9 +138,7 @@ export class IncomingMigrations {
         rec,
         incomingJobHandle(job, qmp, () => this.#discard(job)),
       );
-      job.unwatch = followMigrationStatus(qmp, (status) =>
-        journalPostcopyStatus(job, status, this.#opts.journal, this.#opts.log),
-      );
+      this.#followStatus(job);
       this.#followSource(job, source);
       crashPoint('destination-prepared');
       return { migrateUri: uris.advertised, jobId };
@@ -262,10 +261,15 @@ export class IncomingMigrations {
     const { domains, journal, log } = this.#opts;
     const rec = domains.find(entry.domainUuid);
     const qmp = rec?.proc?.qmp;
+    // A QEMU that does not answer has its main loop blocked by a vCPU waiting for a page:
+    // a post-copy stream that is paused (see incomingStatus).
     const status =
       qmp === undefined
         ? undefined
-        : (await qmp.execute<MigrationInfo>('query-migrate').catch(() => undefined))?.status;
+        : await qmp.execute<MigrationInfo>('query-migrate', undefined, { timeoutMs: 5000 }).then(
+            (info) => info.status,
+            (err: unknown) => (err instanceof QmpTimeoutError ? 'postcopy-paused' : undefined),
+          );
     const ours = entry.phase === 'resuming' || isPostcopy(status);
     if (!ours || rec === undefined || qmp === undefined) {
       const why =
@@ -301,9 +305,8 @@ export class IncomingMigrations {
         ),
       ),
     );
-    job.unwatch = followMigrationStatus(qmp, (s) =>
-      journalPostcopyStatus(job, s, this.#opts.journal, this.#opts.log),
-    );
+    job.status = status;
+    this.#followStatus(job);
     if (status === 'postcopy-paused')
       journalPostcopyStatus(job, status, this.#opts.journal, this.#opts.log);
     try {
@@ -381,6 +384,16 @@ export class IncomingMigrations {
       throw err;
     });
     return job.running;
+  }
+
+  /** Follows QEMU's announced migration status: the job's cached status and journal. */
+  #followStatus(job: IncomingJob): void {
+    const qmp = job.rec.proc?.qmp;
+    if (qmp === undefined) return;
+    job.unwatch = followMigrationStatus(qmp, (status) => {
+      job.status = status;
+      journalPostcopyStatus(job, status, this.#opts.journal, this.#opts.log);
+    });
   }
 
   /** Takes a source's connection in: its loss ends the job, or pauses a post-copy one. */

@@ -27,6 +27,12 @@ export interface IncomingJob {
   sourceGeneration: number;
   /** Stops following QEMU's MIGRATION events. */
   unwatch?: (() => void) | undefined;
+  /** The migration status QEMU last announced (MIGRATION event). */
+  status?: string | undefined;
+  /** A query-migrate for domjobinfo still unanswered (see incomingJobHandle). */
+  statsQuery?: Promise<MigrationInfo> | undefined;
+  /** What the last answered one said. */
+  lastInfo?: MigrationInfo | undefined;
 }
 
 /** QEMU's statuses of a stream in post-copy: from here on the guest belongs to this host. */
@@ -36,8 +42,14 @@ export function isPostcopy(status: string | undefined): boolean {
   return status !== undefined && (POSTCOPY_STATES as readonly string[]).includes(status);
 }
 
-/** The QEMU's migration status, or undefined when it has none (or is gone). */
+/**
+ * The incoming QEMU's migration status, or undefined when it has none (or is gone). Once in
+ * post-copy it is the one QEMU last announced: under TCG a vCPU waits for a missing page
+ * holding QEMU's big lock, so while the stream is paused QEMU's main loop, and every
+ * in-band QMP command with it, waits for the stream to resume.
+ */
 export async function incomingStatus(job: IncomingJob): Promise<string | undefined> {
+  if (isPostcopy(job.status)) return job.status;
   const qmp = job.rec.proc?.qmp;
   if (qmp === undefined) return undefined;
   return (await qmp.execute<MigrationInfo>('query-migrate')).status;
@@ -55,7 +67,9 @@ export async function waitForStatus(
   for (;;) {
     // Armed before the query, so a status change between the two is not missed.
     const wake = nextMigrationEvent(qmp);
-    const info = await qmp.execute<MigrationInfo>('query-migrate');
+    const known = isPostcopy(job.status) ? job.status : undefined;
+    const info: MigrationInfo =
+      known !== undefined ? { status: known } : await qmp.execute<MigrationInfo>('query-migrate');
     if (info.status !== undefined && states.includes(info.status)) return info.status;
     if (info.status === 'failed' || info.status === 'cancelled') {
       throw new FerryError(
@@ -94,8 +108,9 @@ export function incomingJobHandle(
     id: job.id,
     operation: 'Incoming migration',
     stats: async () => {
+      const info = await answeredWithin(job, qmp, STATS_WAIT_MS);
       const stats = jobStatsFrom(
-        await qmp.execute<MigrationInfo>('query-migrate'),
+        info ?? { ...job.lastInfo, status: job.status ?? 'unknown' },
         'Incoming migration',
       );
       return stats.status === 'postcopy-paused'
@@ -120,4 +135,28 @@ export function incomingJobHandle(
         new FerryError('OPERATION_INVALID', 'Post-copy is paused from the source host'),
       ),
   };
+}
+
+/** How long domjobinfo waits for QEMU before answering from what it last knew. */
+const STATS_WAIT_MS = 1000;
+
+/**
+ * query-migrate for domjobinfo, one at a time: while QEMU's main loop is blocked (paused
+ * post-copy) each query waits in QEMU's queue, and a full queue would stop QEMU reading even
+ * the out-of-band commands that resume the stream. Undefined when no answer came in time.
+ */
+async function answeredWithin(
+  job: IncomingJob,
+  qmp: QmpClient,
+  ms: number,
+): Promise<MigrationInfo | undefined> {
+  job.statsQuery ??= qmp.execute<MigrationInfo>('query-migrate').finally(() => {
+    job.statsQuery = undefined;
+  });
+  const info = await Promise.race([
+    job.statsQuery,
+    new Promise<undefined>((r) => setTimeout(() => r(undefined), ms).unref()),
+  ]);
+  if (info !== undefined) job.lastInfo = info;
+  return info;
 }

@@ -29,9 +29,11 @@ export async function pauseOnSourceLoss(
     { domain, job: job.id, err: reason.message },
     'source not answering during post-copy; pausing the stream',
   );
-  await job.rec.proc?.qmp.execute('migrate-pause').catch((err: unknown) => {
-    log.warn({ domain, err: messageOf(err) }, 'migrate-pause failed');
-  });
+  await job.rec.proc?.qmp
+    .execute('migrate-pause', undefined, { oob: true })
+    .catch((err: unknown) => {
+      log.warn({ domain, err: messageOf(err) }, 'migrate-pause failed');
+    });
 }
 
 /** Journals a post-copy stream pausing (the link broke) and running again. */
@@ -64,9 +66,11 @@ export async function reopenStream(
 ): Promise<string> {
   const qmp = job.rec.proc?.qmp;
   if (qmp === undefined) throw new FerryError('OPERATION_FAILED', 'Destination QEMU exited');
+  // Out of band: QEMU's main loop may be blocked by a vCPU waiting for a page (see
+  // incomingStatus), and these two commands are what unblocks it.
   let status = await incomingStatus(job);
   if (status === 'postcopy-active') {
-    await qmp.execute('migrate-pause');
+    await qmp.execute('migrate-pause', undefined, { oob: true });
     status = await waitForStatus(job, ['postcopy-paused'], 10_000);
   }
   if (status !== 'postcopy-paused')
@@ -76,7 +80,7 @@ export async function reopenStream(
     );
   const port = await allocatePort(listen, portRange, taken);
   const uris = streamUris(listen, port);
-  await qmp.execute('migrate-recover', { uri: uris.listen });
+  await qmp.execute('migrate-recover', { uri: uris.listen }, { oob: true });
   job.port = port;
   return uris.advertised;
 }

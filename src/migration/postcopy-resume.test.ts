@@ -37,7 +37,10 @@ test('PostcopyResumer tries after 1 s, then 2, 4, 8 and 15 s between tries, unti
   for (const [i, wait] of [1000, 2000, 4000, 8000, 15_000, 15_000, 15_000].entries()) {
     await flush();
     assert.equal(tried.length, i, `no try ${i + 1} before its wait`);
-    assert.match(resumer.describe() ?? '', new RegExp(`reconnecting to .* \\(try ${i + 1} next\\)`));
+    assert.match(
+      resumer.describe() ?? '',
+      new RegExp(`reconnecting to .* \\(try ${i + 1} next\\)`),
+    );
     t.mock.timers.tick(wait - 1);
     await flush();
     assert.equal(tried.length, i, `try ${i + 1} not before ${wait} ms`);

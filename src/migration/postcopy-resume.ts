@@ -127,7 +127,7 @@ export class PostcopyResumer {
   /** What is being done, for domjobinfo and progress (JobStats.postcopyRecovery). */
   describe(): string | undefined {
     if (this.#running === undefined) return undefined;
-    if (this.#trying) return `resuming through ${this.#uri} (try ${this.#tries})`;
+    if (this.#trying) return `paused; resuming through ${this.#uri} (try ${this.#tries})`;
     if (!this.#auto) return 'paused; waiting for ferry migrate --postcopy-resume';
     return `paused; reconnecting to ${this.#uri} (try ${this.#tries + 1} next)`;
   }

@@ -141,7 +141,7 @@ export class SourcePostcopy {
         `Requested operation is not valid: the migration is not in post-copy (status ${status})`,
       );
     this.#userPaused = true;
-    await this.#o.qmp.execute('migrate-pause');
+    await this.#o.qmp.execute('migrate-pause', undefined, { oob: true });
   }
 
   /** migrate --postcopy-resume: one try now through `uri`; rejects with its error. */
@@ -200,7 +200,7 @@ export class SourcePostcopy {
       { domain: entry.domainName, err: reason.message },
       'destination not answering during post-copy; pausing the stream',
     );
-    await qmp.execute('migrate-pause').catch((err: unknown) => {
+    await qmp.execute('migrate-pause', undefined, { oob: true }).catch((err: unknown) => {
       log.warn({ domain: entry.domainName, err: messageOf(err) }, 'migrate-pause failed');
     });
   }

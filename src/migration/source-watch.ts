@@ -48,6 +48,15 @@ export async function watch(
     // Armed before the query, so a status change between the two is not missed.
     const wake = nextMigrationEvent(qmp);
     const info = await qmp.execute<MigrationInfo>('query-migrate');
+    // Any post-copy status counts: the link may have broken before this loop saw it active.
+    if (info.status?.startsWith('postcopy') === true) {
+      if (!postcopyStarted) {
+        postcopyStarted = true;
+        await hooks.onPostcopy();
+      }
+      hooks.onPostcopyStatus(info.status);
+    }
+    // Described after the hooks, so a sample tells what is being done about a pause.
     const stats = hooks.describe(jobStatsFrom(info, 'Outgoing migration'));
     if (info.status === 'completed') {
       const final = await completedStats(qmp, info, stats);
@@ -59,14 +68,6 @@ export async function watch(
         'perform',
         `migration ${info.status}${info['error-desc'] === undefined ? '' : `: ${info['error-desc']}`}`,
       );
-    }
-    // Any post-copy status counts: the link may have broken before this loop saw it active.
-    if (info.status?.startsWith('postcopy') === true) {
-      if (!postcopyStarted) {
-        postcopyStarted = true;
-        await hooks.onPostcopy();
-      }
-      hooks.onPostcopyStatus(info.status);
     }
     const now = Date.now();
     if (now - lastProgress >= PROGRESS_MS) {
