@@ -2,7 +2,10 @@
  * The destination side of a migration (libvirt's qemuMigrationDst*): prepare starts QEMU
  * with `-incoming defer` and opens the incoming port; finish runs the received guest, or
  * throws the half-received one away. A source that disappears before finish counts as a
- * failed job: the destination then cleans up by itself.
+ * failed job: the destination then cleans up by itself, unless post-copy has reached this
+ * QEMU: the guest is this host's from then on, a silent link pauses the stream, and
+ * `resume` (migration.resume) takes it up again when the source is back
+ * (incoming-postcopy.ts).
  * @module
  */
 import { randomUUID } from 'node:crypto';
@@ -10,49 +13,33 @@ import { crashPoint } from '../common/crash-point.js';
 import { FerryError, messageOf } from '../common/errors.js';
 import { parseDomainXml } from '../domain/xml/index.js';
 import type { DomainManager, Logger } from '../host/index.js';
-import { QmpTimeoutError } from '../qmp/index.js';
 import type { KeepaliveOptions } from '../rpc/index.js';
 import type { JobStats } from '../rpc/schema/migration.js';
 import type { DestinationEntry, JobOutcome, MigrationJournal } from './journal.js';
-import { guestFailedError } from './guest-evidence.js';
-import { watchGuestAfterSwitchover } from './guest-watch.js';
 import {
+  endedJobAnswer,
   followMigrationStatus,
+  HANDOVER_STATES,
   incomingJobHandle,
   incomingStatus,
   isPostcopy,
-  POSTCOPY_STATES,
   waitForStatus,
+  watchReceivedGuest,
   type IncomingJob,
+  type PrepareRequest,
+  type SourceConnection,
 } from './incoming-job.js';
 import {
   journalPostcopyStatus,
   noRunningJob,
+  statusAfterRestart,
   pauseOnSourceLoss,
   reopenStream,
 } from './incoming-postcopy.js';
 import { allocatePort, DEFAULT_PORT_RANGE, streamUris } from './ports.js';
+
+export type { PrepareRequest, SourceConnection } from './incoming-job.js';
 import { failedJob, jobStatsFrom, type MigrationInfo } from './stats.js';
-
-export interface PrepareRequest {
-  xml: string;
-  sourceHostUuid: string;
-  offline: boolean;
-  persistent: boolean;
-  capabilities: { capability: string; state: boolean }[];
-  parameters: Record<string, number | string | boolean>;
-  listenAddress?: string | undefined;
-}
-
-/** The source ferryd's connection a call came on: its loss matters to the job. */
-export interface SourceConnection {
-  onClose(cb: (reason: FerryError | undefined) => void): void;
-  /** Pings the source when it goes quiet, so that a silently dead link is noticed. */
-  startKeepalive(options: KeepaliveOptions): void;
-}
-
-/** Statuses in which the source may hand the guest over in post-copy. */
-const HANDOVER_STATES = [...POSTCOPY_STATES, 'completed'];
 
 export interface DestinationOptions {
   domains: DomainManager;
@@ -158,17 +145,9 @@ export class IncomingMigrations {
     stats?: JobStats | undefined;
   }): Promise<{ name: string; state: string }> {
     const job = this.#jobs.get(p.jobId);
-    if (job === undefined) {
-      // Finished meanwhile without the source (after a lost link), or an offline job, whose
-      // prepare already defined the domain and left no state behind.
-      const done = this.#opts.journal.get('destination', p.jobId);
-      if (done?.outcome === 'completed')
-        return {
-          name: done.domainName,
-          state: this.#opts.domains.find(done.domainUuid)?.state ?? 'shut off',
-        };
-      return { name: '', state: 'shut off' };
-    }
+    // Finished meanwhile without the source (after a lost link), or an offline job, whose
+    // prepare already defined the domain and left no state behind.
+    if (job === undefined) return endedJobAnswer(this.#opts, p.jobId);
     const { rec } = job;
     if (!p.success) {
       await this.#discard(job);
@@ -202,7 +181,7 @@ export class IncomingMigrations {
       );
     }
     this.#complete(job, p.stats);
-    await this.#watchGuest(job, p.suspend);
+    if (!p.suspend) await watchReceivedGuest(job, this.#opts);
     return { name: rec.def.name, state: rec.state };
   }
 
@@ -229,29 +208,6 @@ export class IncomingMigrations {
   }
 
   /**
-   * A completed stream is not proof that the guest survived it: watch it run here for a while
-   * (guest-watch.ts) and turn a guest that failed into an error carrying the evidence.
-   */
-  async #watchGuest(job: IncomingJob, suspended: boolean): Promise<void> {
-    const graceMs = this.#opts.watchMs ?? 0;
-    if (suspended || graceMs <= 0) return;
-    const { rec } = job;
-    const verdict = await watchGuestAfterSwitchover(rec, { graceMs });
-    if (verdict.ok) return;
-    this.#opts.log.error(
-      { domain: rec.def.name, evidence: verdict.evidence },
-      'guest failed on the destination after the switch-over',
-    );
-    const err = guestFailedError(rec.def.name, verdict.evidence);
-    if (rec.lastJob !== undefined) rec.lastJob = { ...rec.lastJob, error: err.message };
-    job.entry = this.#opts.journal.finish(job.entry, 'completed', {
-      ...(job.entry.stats ?? { type: 'Completed', status: 'completed' }),
-      error: err.message,
-    });
-    throw err;
-  }
-
-  /**
    * Finishes or rolls back a job a previous ferryd left behind (see journal.ts): before
    * `resuming` the source never said the guest is ours, so the incoming QEMU is thrown
    * away; from `resuming` on (or once post-copy reached this QEMU, paused or not) the source
@@ -261,15 +217,7 @@ export class IncomingMigrations {
     const { domains, journal, log } = this.#opts;
     const rec = domains.find(entry.domainUuid);
     const qmp = rec?.proc?.qmp;
-    // A QEMU that does not answer has its main loop blocked by a vCPU waiting for a page:
-    // a post-copy stream that is paused (see incomingStatus).
-    const status =
-      qmp === undefined
-        ? undefined
-        : await qmp.execute<MigrationInfo>('query-migrate', undefined, { timeoutMs: 5000 }).then(
-            (info) => info.status,
-            (err: unknown) => (err instanceof QmpTimeoutError ? 'postcopy-paused' : undefined),
-          );
+    const status = qmp === undefined ? undefined : await statusAfterRestart(qmp);
     const ours = entry.phase === 'resuming' || isPostcopy(status);
     if (!ours || rec === undefined || qmp === undefined) {
       const why =

@@ -4,10 +4,30 @@
  * @module
  */
 import { FerryError } from '../common/errors.js';
-import type { ActiveJob, DomainRecord } from '../host/index.js';
+import type { ActiveJob, DomainManager, DomainRecord, Logger } from '../host/index.js';
 import type { QmpClient } from '../qmp/index.js';
-import type { DestinationEntry } from './journal.js';
+import type { KeepaliveOptions } from '../rpc/index.js';
+import { guestFailedError } from './guest-evidence.js';
+import { watchGuestAfterSwitchover } from './guest-watch.js';
+import type { DestinationEntry, MigrationJournal } from './journal.js';
 import { jobStatsFrom, nextMigrationEvent, type MigrationInfo } from './stats.js';
+
+export interface PrepareRequest {
+  xml: string;
+  sourceHostUuid: string;
+  offline: boolean;
+  persistent: boolean;
+  capabilities: { capability: string; state: boolean }[];
+  parameters: Record<string, number | string | boolean>;
+  listenAddress?: string | undefined;
+}
+
+/** The source ferryd's connection a call came on: its loss matters to the job. */
+export interface SourceConnection {
+  onClose(cb: (reason: FerryError | undefined) => void): void;
+  /** Pings the source when it goes quiet, so that a silently dead link is noticed. */
+  startKeepalive(options: KeepaliveOptions): void;
+}
 
 export interface IncomingJob {
   id: string;
@@ -37,6 +57,9 @@ export interface IncomingJob {
 
 /** QEMU's statuses of a stream in post-copy: from here on the guest belongs to this host. */
 export const POSTCOPY_STATES = ['postcopy-active', 'postcopy-paused', 'postcopy-recover'] as const;
+
+/** Statuses in which the source may hand the guest over in post-copy. */
+export const HANDOVER_STATES: readonly string[] = [...POSTCOPY_STATES, 'completed'];
 
 export function isPostcopy(status: string | undefined): boolean {
   return status !== undefined && (POSTCOPY_STATES as readonly string[]).includes(status);
@@ -159,4 +182,44 @@ async function answeredWithin(
   ]);
   if (info !== undefined) job.lastInfo = info;
   return info;
+}
+
+/**
+ * A completed stream is not proof that the guest survived it: watch it run here for a while
+ * (guest-watch.ts, ferryd.conf migration_watch_ms) and turn a guest that failed into an error
+ * carrying the evidence, journaled with the job.
+ */
+export async function watchReceivedGuest(
+  job: IncomingJob,
+  o: { watchMs?: number | undefined; journal: MigrationJournal; log: Logger },
+): Promise<void> {
+  const graceMs = o.watchMs ?? 0;
+  if (graceMs <= 0) return;
+  const { rec } = job;
+  const verdict = await watchGuestAfterSwitchover(rec, { graceMs });
+  if (verdict.ok) return;
+  o.log.error(
+    { domain: rec.def.name, evidence: verdict.evidence },
+    'guest failed on the destination after the switch-over',
+  );
+  const err = guestFailedError(rec.def.name, verdict.evidence);
+  if (rec.lastJob !== undefined) rec.lastJob = { ...rec.lastJob, error: err.message };
+  job.entry = o.journal.finish(job.entry, 'completed', {
+    ...(job.entry.stats ?? { type: 'Completed', status: 'completed' }),
+    error: err.message,
+  });
+  throw err;
+}
+
+/**
+ * migration.finish for a job no longer running here: one that completed meanwhile (post-copy
+ * finished without the source), or an offline one, whose prepare left no state behind.
+ */
+export function endedJobAnswer(
+  o: { journal: MigrationJournal; domains: DomainManager },
+  jobId: string,
+): { name: string; state: string } {
+  const done = o.journal.get('destination', jobId);
+  if (done?.outcome !== 'completed') return { name: '', state: 'shut off' };
+  return { name: done.domainName, state: o.domains.find(done.domainUuid)?.state ?? 'shut off' };
 }

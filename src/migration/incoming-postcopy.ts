@@ -7,10 +7,12 @@
  */
 import { FerryError, messageOf } from '../common/errors.js';
 import type { Logger } from '../host/index.js';
+import { QmpTimeoutError, type QmpClient } from '../qmp/index.js';
 import { KeepaliveTimeoutError } from '../rpc/index.js';
 import { incomingStatus, waitForStatus, type IncomingJob } from './incoming-job.js';
 import type { MigrationJournal } from './journal.js';
 import { allocatePort, streamUris } from './ports.js';
+import type { MigrationInfo } from './stats.js';
 
 /**
  * A source lost during post-copy: a silent link (keepalive gave up) pauses the stream at once,
@@ -102,5 +104,17 @@ export function noRunningJob(journal: MigrationJournal, jobId: string): FerryErr
   return new FerryError(
     'OPERATION_FAILED',
     `The incoming migration job '${jobId}' is being recovered; try again`,
+  );
+}
+
+/**
+ * The incoming QEMU's migration status as a restarted ferryd finds it. A QEMU that does not
+ * answer has its main loop blocked by a vCPU waiting for a page: a paused post-copy stream
+ * (see incomingStatus).
+ */
+export async function statusAfterRestart(qmp: QmpClient): Promise<string | undefined> {
+  return qmp.execute<MigrationInfo>('query-migrate', undefined, { timeoutMs: 5000 }).then(
+    (info) => info.status,
+    (err: unknown) => (err instanceof QmpTimeoutError ? 'postcopy-paused' : undefined),
   );
 }

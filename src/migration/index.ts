@@ -1,7 +1,9 @@
 /**
  * Migration: the five-phase job between two ferryd (see source.ts for the sequence), the
  * flag rules and QEMU capability table, query-migrate → domjobinfo statistics, and the watch
- * of the guest on the destination after the switch-over (guest-watch.ts).
+ * of the guest on the destination after the switch-over (guest-watch.ts). A post-copy stream
+ * whose link breaks is paused on both sides and resumed (source-postcopy.ts, postcopy-resume.ts,
+ * incoming-postcopy.ts).
  * @module
  */
 export { migrateOut, resumeMigrationOut } from './source.js';
