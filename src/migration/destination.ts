@@ -352,7 +352,9 @@ export class IncomingMigrations {
     source.onClose((reason) => {
       if (generation !== job.sourceGeneration) return;
       job.sourceConnected = false;
-      void this.#sourceGone(job, reason);
+      this.#sourceGone(job, reason).catch((err: unknown) => {
+        this.#opts.log.error({ domain: job.rec.def.name, err: messageOf(err) }, 'source loss');
+      });
     });
   }
 

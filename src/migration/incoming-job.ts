@@ -173,9 +173,14 @@ async function answeredWithin(
   qmp: QmpClient,
   ms: number,
 ): Promise<MigrationInfo | undefined> {
-  job.statsQuery ??= qmp.execute<MigrationInfo>('query-migrate').finally(() => {
-    job.statsQuery = undefined;
-  });
+  if (job.statsQuery === undefined) {
+    const query = qmp.execute<MigrationInfo>('query-migrate').finally(() => {
+      job.statsQuery = undefined;
+    });
+    // Answered or not, nobody may be waiting any more when it settles.
+    query.catch(() => undefined);
+    job.statsQuery = query;
+  }
   const info = await Promise.race([
     job.statsQuery,
     new Promise<undefined>((r) => setTimeout(() => r(undefined), ms).unref()),

@@ -210,6 +210,7 @@ async function resumeIfPaused(
       switchOver: () => undefined,
       switchedOver: () => true,
       lostBeforeSwitchover: () => undefined,
+      cancel: () => Promise.resolve(),
       handOver: async (peer) => {
         await peer.call('migration.finish', {
           jobId: entry.destJobId ?? '',

@@ -44,8 +44,10 @@ export interface SourcePostcopyOptions {
   switchOver(): void;
   /** True once switched over. */
   switchedOver(): boolean;
-  /** The destination went away before the switch-over: cancel (`reason` explains the loss). */
+  /** The destination went away before the switch-over (`reason` explains the loss). */
   lostBeforeSwitchover(reason: FerryError): void;
+  /** Cancels the stream: the destination went away before post-copy reached it. */
+  cancel(): Promise<void>;
   /** Tells the destination, through `peer`, to run the guest (migration.finish, postcopy). */
   handOver(peer: PeerClient): Promise<void>;
 }
@@ -184,14 +186,23 @@ export class SourcePostcopy {
       if (this.#ended || peer !== this.#peer) return;
       // Set at once: calls failing on the closed link report the loss, not their own error.
       if (!this.#o.switchedOver()) this.#o.lostBeforeSwitchover(reason);
-      void this.#afterPeerLoss(reason);
+      this.#afterPeerLoss(reason).catch((err: unknown) => {
+        this.#o.log.error({ domain: this.#o.entry.domainName, err: messageOf(err) }, 'peer loss');
+      });
     });
   }
 
   async #afterPeerLoss(reason: FerryError): Promise<void> {
     const { qmp, log, entry } = this.#o;
     const status = await statusOf(qmp).catch(() => undefined);
-    if (status === undefined || !status.startsWith('postcopy')) return;
+    // The job may have ended meanwhile (its journal entry written for good).
+    if (this.#ended) return;
+    if (status === undefined || !status.startsWith('postcopy')) {
+      // Nobody is there to run the guest: it stays here. Never in post-copy, whose stream
+      // holds the guest's state on both sides.
+      if (!this.#o.switchedOver()) await this.#o.cancel();
+      return;
+    }
     this.#o.switchOver();
     // A destination ferryd that died closes its socket, but its QEMU's stream goes on; only a
     // silent link (or a hung host) stops the stream, and QEMU would notice in minutes.

@@ -185,9 +185,10 @@ async function live(
       switchOver,
       switchedOver,
       lostBeforeSwitchover: (reason) => {
-        if (control.aborted) return;
-        control.peerLost ??= reason;
-        void qmp.execute('migrate_cancel').catch(() => undefined);
+        if (!control.aborted) control.peerLost ??= reason;
+      },
+      cancel: async () => {
+        if (!control.aborted) await qmp.execute('migrate_cancel').catch(() => undefined);
       },
       handOver: async (peer) => {
         await finish(peer, true);
