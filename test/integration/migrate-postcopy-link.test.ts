@@ -227,3 +227,37 @@ test(
     await h2.ferryOk('destroy', 'pr');
   },
 );
+
+test(
+  'a source ferryd restarted while post-copy is paused takes the job up from its journal and resumes it',
+  { ...rootOnly, timeout: 420_000 },
+  async (t) => {
+    const tb = await useTestbed(t, { extraConfig: KEEPALIVE });
+    const [h1, h2] = [tb.host('h1'), tb.host('h2')];
+    const serial = await startGuest(h1, { name: 'rs', ...GUEST });
+    const { job } = await migrateIntoPostcopy(h1, h2, 'rs');
+    await cutAndWaitPaused(h1, h2, 'rs');
+
+    // SIGTERM: ferryd goes, its guests stay; the CLI waiting on it loses its connection.
+    await h1.restartFerryd();
+    const lost = await job;
+    assert.equal(lost.code, 1, 'the CLI lost its ferryd');
+    await waitUntil('the restarted ferryd to take up the job', () =>
+      /recovering a migration job/.test(h1.ferrydLog()),
+    );
+    assert.ok(journalSaysPaused(h1, 'source'), 'still journaled as paused, not rolled back');
+    assert.match(await h1.ferryOk('domjobinfo', 'rs'), PAUSED);
+    const refused = await h1.ferry('domjobabort', 'rs');
+    assert.match(refused.stderr, /cannot abort migration in post-copy mode/);
+
+    await h2.restore();
+    await waitUntil(
+      'the job to end with the guest on the destination',
+      async () => (await h1.ferry('domstate', 'rs')).stdout.trim() === 'shut off',
+      240_000,
+    );
+    t.diagnostic(`h1 took the job up: ${/recovered source job[^"]*/.exec(h1.ferrydLog())?.[0]}`);
+    await assertOnDestinationOnly(h1, h2, 'rs', serial);
+    await h2.ferryOk('destroy', 'rs');
+  },
+);
