@@ -141,6 +141,25 @@ function mib(bytes: number): string {
   return (bytes / MiB).toFixed(1);
 }
 
+/**
+ * The lines `ferry migrate` shows when a post-copy stream pauses and runs again (the link
+ * between the hosts broke and came back), fed the same samples as the progress view.
+ */
+export class PostcopyNotices {
+  #paused = false;
+
+  /** The line to show for this sample, if its post-copy state changed. */
+  next(stats: JobStats): string | undefined {
+    const paused = stats.status === 'postcopy-paused';
+    if (paused === this.#paused) return undefined;
+    this.#paused = paused;
+    if (!paused) return 'post-copy resumed\n';
+    return stats.postcopyRecovery?.includes('--postcopy-resume') === true
+      ? 'post-copy paused, waiting for ferry migrate --postcopy-resume\n'
+      : 'post-copy paused, reconnecting\u2026\n';
+  }
+}
+
 /** `42s`, `3m05s`, `1h02m`; `--` when unknown. */
 export function formatEta(seconds: number | undefined): string {
   if (seconds === undefined || !Number.isFinite(seconds)) return '--';

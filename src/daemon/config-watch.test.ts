@@ -36,3 +36,17 @@ test('migration_watch_ms refuses a negative, huge or quoted value, naming the se
     /'migration_watch_ms' .* must be a number/,
   );
 });
+
+test('postcopy_auto_resume defaults to on; 0 leaves a paused post-copy to migrate --postcopy-resume', (t) => {
+  const flags = { stateDir: '/s', runDir: '/r' };
+  const load = (text: string): boolean =>
+    loadConfig({ ...flags, config: withConfig(t, text) }).postcopyAutoResume;
+  assert.equal(load(''), true);
+  assert.equal(load('postcopy_auto_resume = 1\n'), true);
+  assert.equal(load('postcopy_auto_resume = 0\n'), false);
+  assert.throws(
+    () => load('postcopy_auto_resume = 2\n'),
+    /'postcopy_auto_resume' .* must be 0 or 1, not 2/,
+  );
+  assert.throws(() => load('postcopy_auto_resume = "yes"\n'), /must be a number/);
+});

@@ -56,6 +56,12 @@ export interface DaemonConfig {
   migrationTlsDir: string;
   /** What domain definitions may ask of this host (allowed_paths, allow_qemu_commandline). */
   policy: HostPolicy;
+  /**
+   * postcopy_auto_resume: a post-copy migration whose stream paused (the link broke) is
+   * resumed by ferryd itself, retrying with backoff (true, the default); false waits for
+   * `ferry migrate --postcopy-resume`.
+   */
+  postcopyAutoResume: boolean;
 }
 
 /** Every ferryd.conf key and the type of value it takes. */
@@ -88,6 +94,7 @@ const KEY_TYPES = {
   migrate_tls_x509_cert_dir: 'string',
   allowed_paths: 'list',
   allow_qemu_commandline: 'number',
+  postcopy_auto_resume: 'number',
 } as const;
 
 export type Key = keyof typeof KEY_TYPES;
@@ -133,6 +140,7 @@ const CHECKS: Partial<Record<Key, (v: Setting) => string | undefined>> = {
         ? 'must not contain an empty DN'
         : undefined,
   allow_qemu_commandline: zeroOrOne,
+  postcopy_auto_resume: zeroOrOne,
   allowed_paths: (v) =>
     Array.isArray(v) && v.some((p: string) => !p.startsWith('/'))
       ? 'must list absolute directories'
@@ -267,6 +275,7 @@ export function loadConfig(flags: ConfigFlags): DaemonConfig {
     keepalive: keepaliveFrom(fromFile),
     migrationWatchMs,
     migrationTlsDir: str('migrate_tls_x509_cert_dir') ?? DEFAULT_MIGRATION_TLS_DIR,
+    postcopyAutoResume: fromFile.postcopy_auto_resume !== 0,
     policy: {
       allowedPaths: (fromFile.allowed_paths as readonly string[] | undefined) ?? [
         ...DEFAULT_ALLOWED_PATHS,

@@ -11,12 +11,14 @@ import type { ActiveJob, DomainManager, DomainRecord } from '../host/index.js';
 import {
   bandwidthBytes,
   migrateOut,
+  resumeMigrationOut,
   UNLIMITED_BANDWIDTH_MIBS,
   type IncomingMigrations,
+  type SourceConnection,
   type SourceOptions,
 } from '../migration/index.js';
 import type { JobStats } from '../rpc/schema/migration.js';
-import type { ConnectionInfo, Handlers, LocalEndpoint } from '../rpc/index.js';
+import type { CallContext, ConnectionInfo, Handlers, LocalEndpoint } from '../rpc/index.js';
 import type { Methods } from '../rpc/methods.js';
 
 /** Per-connection state ferryd keeps. */
@@ -93,6 +95,18 @@ function requireJob(rec: DomainRecord): ActiveJob {
   return rec.job;
 }
 
+/** The connection a peer call came on, as the destination side of a job follows it. */
+function sourceConnection(ctx: CallContext<ConnectionState>): SourceConnection {
+  return {
+    onClose: (cb) => {
+      ctx.onClose(cb);
+    },
+    startKeepalive: (options) => {
+      ctx.connection.startKeepalive(options);
+    },
+  };
+}
+
 export function createHandlers(
   domains: DomainManager,
   host: HostIdentity,
@@ -144,11 +158,15 @@ export function createHandlers(
         return { text: '', path: rec.consoleLog };
       }
     },
-    'migration.start': (p, ctx) =>
-      migrateOut(migration.source, p.domain, p.destUri, p.flags, (stats) => {
-        // A CLI that went away does not stop the job; its progress is simply dropped.
+    'migration.start': (p, ctx) => {
+      // A CLI that went away does not stop the job; its progress is simply dropped.
+      const onProgress = (stats: JobStats): void => {
         ctx.notify('job.progress', { ...stats, name: p.domain });
-      }),
+      };
+      return p.flags.postcopyResume
+        ? resumeMigrationOut(migration.source, p.domain, p.destUri, p.flags, onProgress)
+        : migrateOut(migration.source, p.domain, p.destUri, p.flags, onProgress);
+    },
     'migration.prepare': (p, ctx) =>
       migration.incoming.prepare(
         // The stream comes to the address the source reached this host on, as libvirt uses
@@ -161,11 +179,14 @@ export function createHandlers(
             ctx.connection.state.localAddress ??
             (p.destHost === undefined ? undefined : '0.0.0.0'),
         },
-        (cb) => {
-          ctx.onClose(cb);
-        },
+        sourceConnection(ctx),
       ),
     'migration.finish': (p) => migration.incoming.finish(p),
+    'migration.resume': (p, ctx) =>
+      migration.incoming.resume(
+        { jobId: p.jobId, listenAddress: p.listenAddress ?? ctx.connection.state.localAddress },
+        sourceConnection(ctx),
+      ),
     'migration.status': (p) => migration.incoming.status(p.jobId),
     'job.info': async (p) => {
       const rec = domains.get(p.domain);
@@ -174,7 +195,14 @@ export function createHandlers(
     },
     'job.abort': async (p) => {
       const rec = domains.get(p.domain);
-      await requireJob(rec).abort();
+      const job = requireJob(rec);
+      if (!p.postcopy) await job.abort();
+      else if (job.pausePostcopy === undefined)
+        throw new FerryError(
+          'OPERATION_INVALID',
+          'Requested operation is not valid: the job is not a migration that can be paused',
+        );
+      else await job.pausePostcopy();
       return { name: rec.def.name };
     },
     'job.postcopy': async (p) => {

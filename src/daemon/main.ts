@@ -113,6 +113,7 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
       journal,
       keepalive: config.keepalive,
       tlsDir: config.migrationTlsDir,
+      autoResume: config.postcopyAutoResume,
     },
     incoming: new IncomingMigrations({
       domains,
@@ -121,11 +122,19 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
       journal,
       watchMs: config.migrationWatchMs,
       tlsDir: config.migrationTlsDir,
+      keepalive: config.keepalive,
     }),
   };
   // Domains with an interrupted job are reserved now; the decisions may need the peer.
   // Runs on in the background; each job's outcome is logged and journaled as it is decided.
-  void recoverJobs({ domains, journal, incoming: migration.incoming, log });
+  void recoverJobs({
+    domains,
+    journal,
+    incoming: migration.incoming,
+    log,
+    keepalive: config.keepalive,
+    autoResume: config.postcopyAutoResume,
+  });
   server.implementAll(createHandlers(domains, { hostUuid, qemuVersion }, migration));
   domains.on('event', (ev) => server.broadcast('domain.event', ev, (conn) => conn.state.events));
 

@@ -15,6 +15,16 @@ export interface ActiveJob {
   stats(): Promise<JobStats>;
   abort(): Promise<void>;
   startPostcopy(): Promise<void>;
+  /** domjobabort --postcopy: pause a migration in post-copy; it waits for --postcopy-resume. */
+  pausePostcopy?(): Promise<void>;
+  /**
+   * migrate --postcopy-resume: one try now to resume a paused post-copy through `destUri`;
+   * rejects when that try fails (the job stays paused), else resolves when the job ends.
+   */
+  resumePostcopy?(
+    destUri: string,
+    onProgress: (stats: JobStats) => void,
+  ): Promise<{ name: string; stats: JobStats }>;
 }
 
 /** A GUEST_PANICKED event as the host saw it: the evidence a crashed domain keeps. */

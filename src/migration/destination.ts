@@ -2,46 +2,45 @@
  * The destination side of a migration (libvirt's qemuMigrationDst*): prepare starts QEMU
  * with `-incoming defer` and opens the incoming port; finish runs the received guest, or
  * throws the half-received one away. A source that disappears before finish counts as a
- * failed job: the destination then cleans up by itself.
+ * failed job: the destination then cleans up by itself, unless post-copy has reached this
+ * QEMU: the guest is this host's from then on, a silent link pauses the stream, and
+ * `resume` (migration.resume) takes it up again when the source is back
+ * (incoming-postcopy.ts).
  * @module
  */
 import { randomUUID } from 'node:crypto';
 import { crashPoint } from '../common/crash-point.js';
 import { FerryError, messageOf } from '../common/errors.js';
 import { parseDomainXml } from '../domain/xml/index.js';
-import type { ActiveJob, DomainManager, DomainRecord, Logger } from '../host/index.js';
-import type { QmpClient } from '../qmp/index.js';
+import type { DomainManager, Logger } from '../host/index.js';
+import type { KeepaliveOptions } from '../rpc/index.js';
 import type { JobStats } from '../rpc/schema/migration.js';
 import type { DestinationEntry, JobOutcome, MigrationJournal } from './journal.js';
-import { guestFailedError } from './guest-evidence.js';
-import { watchGuestAfterSwitchover } from './guest-watch.js';
-import { allocatePort, DEFAULT_PORT_RANGE } from './ports.js';
+import {
+  endedJobAnswer,
+  followMigrationStatus,
+  HANDOVER_STATES,
+  incomingJobHandle,
+  incomingStatus,
+  isPostcopy,
+  waitForStatus,
+  watchReceivedGuest,
+  type IncomingJob,
+  type PrepareRequest,
+  type SourceConnection,
+} from './incoming-job.js';
+import {
+  journalPostcopyStatus,
+  noRunningJob,
+  statusAfterRestart,
+  pauseOnSourceLoss,
+  reopenStream,
+} from './incoming-postcopy.js';
+import { allocatePort, DEFAULT_PORT_RANGE, streamUris } from './ports.js';
 import { DEFAULT_MIGRATION_TLS_DIR, enableMigrationTls } from './tls.js';
-import { failedJob, jobStatsFrom, nextMigrationEvent, type MigrationInfo } from './stats.js';
 
-export interface PrepareRequest {
-  xml: string;
-  sourceHostUuid: string;
-  offline: boolean;
-  persistent: boolean;
-  capabilities: { capability: string; state: boolean }[];
-  parameters: Record<string, number | string | boolean>;
-  listenAddress?: string | undefined;
-  /** See PrepareParams.destHost: the name to advertise when listening on every address. */
-  destHost?: string | undefined;
-  /** Receive over TLS (PrepareParams.tls). */
-  tls?: boolean | undefined;
-}
-
-interface IncomingJob {
-  id: string;
-  rec: DomainRecord;
-  entry: DestinationEntry;
-  port: number;
-  /** Set once the guest runs here; from then on it is never thrown away. */
-  finished: boolean;
-  resumed: boolean;
-}
+export type { PrepareRequest, SourceConnection } from './incoming-job.js';
+import { failedJob, jobStatsFrom, type MigrationInfo } from './stats.js';
 
 export interface DestinationOptions {
   domains: DomainManager;
@@ -51,6 +50,8 @@ export interface DestinationOptions {
   portRange?: readonly [number, number];
   /** How long the guest is watched after the switch-over (ferryd.conf migration_watch_ms). */
   watchMs?: number;
+  /** Keepalive on each source's connection (ferryd.conf keepalive_*): a dead link pauses post-copy. */
+  keepalive?: KeepaliveOptions | undefined;
   /** Certificates for TLS migrations (ferryd.conf migrate_tls_x509_cert_dir). */
   tlsDir?: string;
 }
@@ -66,12 +67,12 @@ export class IncomingMigrations {
   }
 
   /**
-   * Makes this host ready to receive. `onSourceGone` registers the cleanup for a source whose
-   * connection closes before finish.
+   * Makes this host ready to receive. A `source` connection that closes before finish ends
+   * the job (see #sourceGone).
    */
   async prepare(
     req: PrepareRequest,
-    onSourceGone: (cb: () => void) => void,
+    source: SourceConnection,
   ): Promise<{ migrateUri?: string; jobId: string }> {
     const { domains } = this.#opts;
     if (req.sourceHostUuid === this.#opts.hostUuid) {
@@ -102,8 +103,8 @@ export class IncomingMigrations {
       const listen = req.listenAddress ?? '127.0.0.1';
       const taken = new Set([...this.#jobs.values()].map((j) => j.port));
       const port = await allocatePort(listen, this.#opts.portRange ?? DEFAULT_PORT_RANGE, taken);
-      const host = formatHost(listen);
-      await qmp.execute('migrate-incoming', { uri: `tcp:${host}:${port}` });
+      const uris = streamUris(listen, port, req.destHost);
+      await qmp.execute('migrate-incoming', { uri: uris.listen });
       const entry: DestinationEntry = {
         role: 'destination',
         jobId,
@@ -117,28 +118,27 @@ export class IncomingMigrations {
         suspend: false,
       };
       this.#opts.journal.write(entry);
-      const job: IncomingJob = { id: jobId, rec, entry, port, finished: false, resumed: false };
+      const job: IncomingJob = {
+        id: jobId,
+        rec,
+        entry,
+        port,
+        listen,
+        destHost: req.destHost,
+        finished: false,
+        resumed: false,
+        sourceConnected: false,
+        sourceGeneration: 0,
+      };
       this.#jobs.set(jobId, job);
       domains.acquireJob(
         rec,
         incomingJobHandle(job, qmp, () => this.#discard(job)),
       );
-      onSourceGone(() => {
-        if (!job.finished) {
-          this.#opts.log.warn(
-            { domain: def.name, job: jobId },
-            'source went away before finish; discarding the incoming guest',
-          );
-          void this.#discard(job);
-        } else if (job.resumed && this.#jobs.has(job.id)) {
-          // Post-copy: the guest runs here; its last pages still arrive from the source QEMU.
-          void this.#completeAlone(job);
-        }
-      });
+      this.#followStatus(job);
+      this.#followSource(job, source);
       crashPoint('destination-prepared');
-      const wildcard = listen === '0.0.0.0' || listen === '::';
-      const advertised = wildcard ? formatHost(req.destHost ?? '127.0.0.1') : host;
-      return { migrateUri: `tcp:${advertised}:${port}`, jobId };
+      return { migrateUri: uris.advertised, jobId };
     } catch (err) {
       await domains.discardIncoming(rec).catch(() => undefined);
       throw err;
@@ -156,13 +156,14 @@ export class IncomingMigrations {
   }): Promise<{ name: string; state: string }> {
     const job = this.#jobs.get(p.jobId);
     if (job === undefined) {
-      // Offline: prepare already defined the domain; only the id is left to check.
+      // An offline job: its prepare already defined the domain and left no state behind.
       if (this.#offlineJobs.delete(p.jobId)) return { name: '', state: 'shut off' };
-      this.#opts.log.warn({ job: p.jobId }, 'peer finished a migration job that does not exist');
-      throw new FerryError(
-        'OPERATION_INVALID',
-        `Requested operation is not valid: no incoming migration job '${p.jobId}' on this host`,
-      );
+      if (this.#opts.journal.get('destination', p.jobId) === undefined) {
+        this.#opts.log.warn({ job: p.jobId }, 'peer finished a migration job that does not exist');
+        throw noRunningJob(this.#opts.journal, p.jobId);
+      }
+      // Finished meanwhile without the source (after a lost link).
+      return endedJobAnswer(this.#opts, p.jobId);
     }
     const { rec } = job;
     if (!p.success) {
@@ -174,27 +175,20 @@ export class IncomingMigrations {
     try {
       if (!job.resumed) {
         // In post-copy the guest must run here before its memory has all arrived: it pulls
-        // the missing pages from the source on demand.
-        await this.#waitFor(job, p.postcopy ? ['postcopy-active', 'completed'] : ['completed']);
-        completed = !p.postcopy;
-        job.finished = true;
-        Object.assign(job.entry, {
-          phase: 'resuming',
-          persistent: p.persistent,
-          suspend: p.suspend,
-        });
-        this.#opts.journal.write(job.entry);
-        crashPoint('destination-resuming');
-        await this.#opts.domains.finishIncoming(rec, !p.suspend, p.persistent);
-        job.resumed = true;
-        crashPoint('destination-resumed');
+        // the missing pages from the source on demand (and waits for them while paused).
+        const status = await waitForStatus(job, p.postcopy ? HANDOVER_STATES : ['completed']);
+        completed = status === 'completed';
+        Object.assign(job.entry, { persistent: p.persistent, suspend: p.suspend });
+        await this.#runGuest(job);
       }
       // After a post-copy switch the source calls again once the stream has completed; the
       // job (and its lock on the domain) lasts until then.
       if (p.postcopy) return { name: rec.def.name, state: rec.state };
-      if (!completed) await this.#waitFor(job, ['completed']);
+      if (!completed) await waitForStatus(job, ['completed']);
     } catch (err) {
-      if (!job.resumed) await this.#discard(job);
+      // Once post-copy has reached this host the guest lives here, whatever else failed.
+      const status = await incomingStatus(job).catch(() => undefined);
+      if (!job.resumed && !isPostcopy(status)) await this.#discard(job);
       throw new FerryError(
         'OPERATION_FAILED',
         `Destination could not take over the guest: ${messageOf(err)}`,
@@ -204,44 +198,47 @@ export class IncomingMigrations {
       );
     }
     this.#complete(job, p.stats);
-    await this.#watchGuest(job, p.suspend);
+    if (!p.suspend) await watchReceivedGuest(job, this.#opts);
     return { name: rec.def.name, state: rec.state };
   }
 
   /**
-   * A completed stream is not proof that the guest survived it: watch it run here for a while
-   * (guest-watch.ts) and turn a guest that failed into an error carrying the evidence.
+   * The source asks to resume a paused post-copy stream (its link broke): QEMU listens for it
+   * again on a fresh port (`migrate-recover`). A stream this QEMU still thinks active is
+   * paused first: the source only asks when its own side of it is dead.
    */
-  async #watchGuest(job: IncomingJob, suspended: boolean): Promise<void> {
-    const graceMs = this.#opts.watchMs ?? 0;
-    if (suspended || graceMs <= 0) return;
-    const { rec } = job;
-    const verdict = await watchGuestAfterSwitchover(rec, { graceMs });
-    if (verdict.ok) return;
-    this.#opts.log.error(
-      { domain: rec.def.name, evidence: verdict.evidence },
-      'guest failed on the destination after the switch-over',
+  async resume(
+    p: { jobId: string; listenAddress?: string | undefined },
+    source: SourceConnection,
+  ): Promise<{ migrateUri: string }> {
+    const job = this.#jobs.get(p.jobId);
+    if (job === undefined) throw noRunningJob(this.#opts.journal, p.jobId);
+    const taken = new Set([...this.#jobs.values()].map((j) => j.port));
+    const range = this.#opts.portRange ?? DEFAULT_PORT_RANGE;
+    const migrateUri = await reopenStream(job, p.listenAddress ?? job.listen, range, taken);
+    this.#followSource(job, source);
+    this.#opts.log.info(
+      { domain: job.rec.def.name, job: job.id, port: job.port },
+      'post-copy: waiting for the source to resume the stream',
     );
-    const err = guestFailedError(rec.def.name, verdict.evidence);
-    if (rec.lastJob !== undefined) rec.lastJob = { ...rec.lastJob, error: err.message };
-    job.entry = this.#opts.journal.finish(job.entry, 'completed', {
-      ...(job.entry.stats ?? { type: 'Completed', status: 'completed' }),
-      error: err.message,
-    });
-    throw err;
+    return { migrateUri };
   }
 
   /**
    * Finishes or rolls back a job a previous ferryd left behind (see journal.ts): before
    * `resuming` the source never said the guest is ours, so the incoming QEMU is thrown
-   * away; from `resuming` on the source counts on this host to run it, so it runs.
+   * away; from `resuming` on (or once post-copy reached this QEMU, paused or not) the source
+   * counts on this host to run it, so it runs, and a paused stream waits for the source.
    */
   async recover(entry: DestinationEntry): Promise<void> {
     const { domains, journal, log } = this.#opts;
     const rec = domains.find(entry.domainUuid);
-    if (entry.phase !== 'resuming' || rec?.proc === undefined) {
+    const qmp = rec?.proc?.qmp;
+    const status = qmp === undefined ? undefined : await statusAfterRestart(qmp);
+    const ours = entry.phase === 'resuming' || isPostcopy(status);
+    if (!ours || rec === undefined || qmp === undefined) {
       const why =
-        rec?.proc === undefined && entry.phase === 'resuming'
+        qmp === undefined && ours
           ? 'the incoming QEMU ended while ferryd was down'
           : 'ferryd restarted before the source handed the guest over; incoming guest discarded';
       if (rec?.proc !== undefined) await domains.discardIncoming(rec);
@@ -251,14 +248,17 @@ export class IncomingMigrations {
       log.warn({ domain: entry.domainName, job: entry.jobId }, `recovered job: ${why}`);
       return;
     }
-    const qmp = rec.proc.qmp;
     const job: IncomingJob = {
       id: entry.jobId,
       rec,
       entry,
       port: 0,
+      listen: '127.0.0.1',
+      destHost: undefined,
       finished: true,
       resumed: false,
+      sourceConnected: false,
+      sourceGeneration: 0,
     };
     this.#jobs.set(job.id, job);
     domains.acquireJob(
@@ -272,15 +272,14 @@ export class IncomingMigrations {
         ),
       ),
     );
+    job.status = status;
+    this.#followStatus(job);
+    if (status === 'postcopy-paused')
+      journalPostcopyStatus(job, status, this.#opts.journal, this.#opts.log);
     try {
-      await this.#waitFor(job, ['postcopy-active', 'completed'], 60_000);
-      await domains.finishIncoming(rec, !entry.suspend, entry.persistent);
-      job.resumed = true;
-      await this.#waitFor(job, ['completed'], Infinity);
-      this.#complete(
-        job,
-        jobStatsFrom(await qmp.execute<MigrationInfo>('query-migrate'), 'Incoming migration'),
-      );
+      await waitForStatus(job, HANDOVER_STATES, 60_000);
+      await this.#runGuest(job);
+      await this.#completeAlone(job);
       log.info(
         { domain: entry.domainName, job: entry.jobId },
         'recovered job: guest handed over and running',
@@ -290,7 +289,8 @@ export class IncomingMigrations {
         { domain: entry.domainName, err: messageOf(err) },
         'recovered job could not finish',
       );
-      if (!job.resumed) await this.#discard(job);
+      const now = await incomingStatus(job).catch(() => undefined);
+      if (!job.resumed && !isPostcopy(now)) await this.#discard(job);
     }
   }
 
@@ -306,6 +306,7 @@ export class IncomingMigrations {
 
   #complete(job: IncomingJob, stats: JobStats | undefined): void {
     if (!this.#jobs.delete(job.id)) return;
+    job.unwatch?.();
     const final: JobStats = {
       ...(stats ?? { type: 'Completed', status: 'completed' }),
       operation: 'Incoming migration',
@@ -314,10 +315,16 @@ export class IncomingMigrations {
     this.#opts.domains.releaseJob(job.rec, final);
   }
 
-  /** Ends a resumed post-copy job whose source ferryd went away: QEMU finishes the stream. */
+  /**
+   * Ends a post-copy job without its source ferryd (gone, or not back yet): QEMU finishes the
+   * stream, paused or not, and the guest runs here. A source that is connected again when
+   * the stream completes finishes the job itself (migration.finish, with its statistics).
+   */
   async #completeAlone(job: IncomingJob): Promise<void> {
     try {
-      await this.#waitFor(job, ['completed'], Infinity);
+      await waitForStatus(job, ['completed'], Infinity);
+      if (job.sourceConnected) return;
+      if (!job.resumed) await this.#runGuest(job);
       const qmp = job.rec.proc?.qmp;
       const info = qmp === undefined ? {} : await qmp.execute<MigrationInfo>('query-migrate');
       this.#complete(job, jobStatsFrom(info, 'Incoming migration'));
@@ -329,33 +336,80 @@ export class IncomingMigrations {
     }
   }
 
-  async #waitFor(job: IncomingJob, states: readonly string[], timeoutMs = 30_000): Promise<void> {
+  /** Runs the guest here (once, whoever asks first): from now on it is this host's. */
+  #runGuest(job: IncomingJob): Promise<void> {
+    job.running ??= (async () => {
+      job.finished = true;
+      job.entry.phase = 'resuming';
+      this.#opts.journal.write(job.entry);
+      crashPoint('destination-resuming');
+      await this.#opts.domains.finishIncoming(job.rec, !job.entry.suspend, job.entry.persistent);
+      job.resumed = true;
+      crashPoint('destination-resumed');
+    })().catch((err: unknown) => {
+      job.running = undefined;
+      throw err;
+    });
+    return job.running;
+  }
+
+  /** Follows QEMU's announced migration status: the job's cached status and journal. */
+  #followStatus(job: IncomingJob): void {
     const qmp = job.rec.proc?.qmp;
-    if (qmp === undefined) throw new FerryError('OPERATION_FAILED', 'Destination QEMU exited');
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      // Armed before the query, so a status change between the two is not missed.
-      const wake = nextMigrationEvent(qmp);
-      const info = await qmp.execute<MigrationInfo>('query-migrate');
-      if (info.status !== undefined && states.includes(info.status)) return;
-      if (info.status === 'failed' || info.status === 'cancelled') {
-        throw new FerryError(
-          'OPERATION_FAILED',
-          `incoming migration ${info.status}${info['error-desc'] === undefined ? '' : `: ${info['error-desc']}`}`,
-        );
-      }
-      if (Date.now() > deadline)
-        throw new FerryError(
-          'OPERATION_TIMEOUT',
-          `incoming migration still '${info.status ?? '?'}' after the source finished`,
-        );
-      await wake;
+    if (qmp === undefined) return;
+    job.unwatch = followMigrationStatus(qmp, (status) => {
+      job.status = status;
+      journalPostcopyStatus(job, status, this.#opts.journal, this.#opts.log);
+    });
+  }
+
+  /** Takes a source's connection in: its loss ends the job, or pauses a post-copy one. */
+  #followSource(job: IncomingJob, source: SourceConnection): void {
+    const generation = ++job.sourceGeneration;
+    job.sourceConnected = true;
+    if (this.#opts.keepalive !== undefined) source.startKeepalive(this.#opts.keepalive);
+    source.onClose((reason) => {
+      if (generation !== job.sourceGeneration) return;
+      job.sourceConnected = false;
+      this.#sourceGone(job, reason).catch((err: unknown) => {
+        this.#opts.log.error({ domain: job.rec.def.name, err: messageOf(err) }, 'source loss');
+      });
+    });
+  }
+
+  /**
+   * The source's ferryd went away. Before post-copy reached this QEMU the half-received guest
+   * is thrown away (the source still runs it). After, it is this host's: a silent link
+   * (keepalive) pauses the stream here too, and the job waits for the source to resume it,
+   * or for the stream to end by itself when only the source ferryd went away.
+   */
+  async #sourceGone(job: IncomingJob, reason: FerryError | undefined): Promise<void> {
+    if (!this.#jobs.has(job.id)) return;
+    const { log } = this.#opts;
+    const domain = job.rec.def.name;
+    const status = await incomingStatus(job).catch(() => undefined);
+    if (!job.finished && !isPostcopy(status)) {
+      log.warn(
+        { domain, job: job.id },
+        'source went away before finish; discarding the incoming guest',
+      );
+      await this.#discard(job);
+      return;
     }
+    await pauseOnSourceLoss(job, status, reason, log);
+    if (!job.finished) {
+      // Post-copy reached this QEMU: the guest's state is here, so it is never discarded.
+      job.finished = true;
+      job.entry.phase = 'resuming';
+      this.#opts.journal.write(job.entry);
+    }
+    await this.#completeAlone(job);
   }
 
   async #discard(job: IncomingJob): Promise<void> {
     job.finished = true;
     if (!this.#jobs.delete(job.id)) return;
+    job.unwatch?.();
     const { domains } = this.#opts;
     const stats = failedJob('Incoming migration');
     domains.releaseJob(job.rec, stats);
@@ -363,28 +417,4 @@ export class IncomingMigrations {
     // Journaled after the QEMU is gone, so a crash in between discards again on restart.
     job.entry = this.#opts.journal.finish(job.entry, 'failed', stats);
   }
-}
-
-/** The job as domjobinfo, domjobabort and migrate-postcopy see it on the destination. */
-function incomingJobHandle(
-  job: IncomingJob,
-  qmp: QmpClient,
-  abort: () => Promise<void>,
-): ActiveJob {
-  return {
-    id: job.id,
-    operation: 'Incoming migration',
-    stats: async () =>
-      jobStatsFrom(await qmp.execute<MigrationInfo>('query-migrate'), 'Incoming migration'),
-    abort,
-    startPostcopy: () =>
-      Promise.reject(
-        new FerryError('OPERATION_INVALID', 'Post-copy is switched on the source host'),
-      ),
-  };
-}
-
-/** An address or name as it goes into QEMU's `tcp:HOST:PORT` (IPv6 in brackets). */
-function formatHost(host: string): string {
-  return host.includes(':') ? `[${host}]` : host;
 }

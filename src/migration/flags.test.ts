@@ -6,6 +6,7 @@ import {
   bandwidthBytes,
   capabilitiesFor,
   checkFlags,
+  checkResumeFlags,
   parametersFor,
   UNLIMITED_BANDWIDTH_MIBS,
 } from './flags.js';
@@ -91,4 +92,29 @@ test('capabilitiesFor() and parametersFor() follow the flag table', () => {
     100 * 1024 * 1024,
   );
   assert.equal(bandwidthBytes(1), 1048576);
+});
+
+test('checkResumeFlags() takes what virsh users repeat and refuses what would change the job', () => {
+  checkResumeFlags(flags({ postcopyResume: true }));
+  checkResumeFlags(
+    flags({
+      postcopyResume: true,
+      live: true,
+      postcopy: true,
+      persistent: true,
+      undefineSource: true,
+    }),
+  );
+  assert.throws(
+    () => checkResumeFlags(flags({ postcopyResume: true, bandwidth: 50, timeout: 5 })),
+    (err: unknown) =>
+      err instanceof FerryError &&
+      err.code === 'INVALID_ARG' &&
+      err.message ===
+        'Option --timeout, --bandwidth cannot be used with --postcopy-resume: the paused migration keeps the options it was started with',
+  );
+  assert.throws(
+    () => checkResumeFlags(flags({ postcopyResume: true, offline: true })),
+    /Option --offline cannot be used with --postcopy-resume/,
+  );
 });

@@ -78,6 +78,37 @@ export function checkFlags(f: MigrateFlags, domain: DomainFacts): void {
   if (f.timeoutPostcopy && !f.postcopy) refuse('Option --timeout-postcopy requires --postcopy');
 }
 
+/**
+ * `migrate --postcopy-resume` starts nothing: the paused job keeps the options it started
+ * with, so options that would change it are refused rather than silently ignored.
+ */
+export function checkResumeFlags(f: MigrateFlags): void {
+  const changing = [
+    ['--offline', f.offline],
+    ['--suspend', f.suspend],
+    ['--dname', f.dname !== undefined],
+    ['--parallel', f.parallel],
+    ['--parallel-connections', f.parallelConnections !== undefined],
+    ['--auto-converge', f.autoConverge],
+    ['--auto-converge-initial', f.autoConvergeInitial !== undefined],
+    ['--auto-converge-increment', f.autoConvergeIncrement !== undefined],
+    ['--postcopy-after-precopy', f.postcopyAfterPrecopy],
+    ['--postcopy-bandwidth', f.postcopyBandwidth !== undefined],
+    ['--timeout', f.timeout !== undefined],
+    ['--timeout-suspend', f.timeoutSuspend],
+    ['--timeout-postcopy', f.timeoutPostcopy],
+    ['--bandwidth', f.bandwidth !== undefined],
+    ['--migrateuri', f.migrateUri !== undefined],
+    ['--listen-address', f.listenAddress !== undefined],
+    ['--abort-on-error', f.abortOnError],
+  ] as const;
+  const bad = changing.filter(([, on]) => on).map(([name]) => name);
+  if (bad.length > 0)
+    refuse(
+      `Option ${bad.join(', ')} cannot be used with --postcopy-resume: the paused migration keeps the options it was started with`,
+    );
+}
+
 export interface Capability {
   capability: string;
   state: boolean;

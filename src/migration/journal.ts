@@ -41,6 +41,12 @@ const Common = {
   outcome: Outcome.optional(),
   /** The statistics domjobinfo --completed shows, once done. */
   stats: JobStats.optional(),
+  /**
+   * A post-copy stream that is paused (the link between the hosts broke, or a user paused it):
+   * the guest's memory is split between the hosts, so neither side may roll back; a restarted
+   * ferryd keeps trying to resume it.
+   */
+  postcopyPaused: z.boolean().optional(),
 };
 
 export const SourceEntry = z.strictObject({

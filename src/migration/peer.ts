@@ -24,7 +24,7 @@ export interface ConnectPeerOptions {
 }
 
 /**
- * Connects to the ferryd named by `uri` (unix, tcp or tls; ssh comes later), logging in with
+ * Connects to the ferryd named by `uri` (unix, tcp, tls or ssh), logging in with
  * the credentials of the auth files (as root: /etc/ferry/auth.conf) when it asks. A bad or
  * unsupported URI fails as such; an unreachable ferryd becomes "Cannot reach destination
  * URI: …" and a refused login or certificate "Cannot log in to destination URI: …".

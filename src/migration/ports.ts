@@ -30,3 +30,20 @@ export async function allocatePort(
     `Unable to find an unused port in range ${range[0]}-${range[1]} for incoming migration`,
   );
 }
+
+/**
+ * QEMU's stream URIs for `port` at `listen`: where it listens, and where the source sends the
+ * stream (for a wildcard address, `destHost`, the name the source reached this host by, else
+ * loopback; IPv6 in brackets).
+ */
+export function streamUris(
+  listen: string,
+  port: number,
+  destHost?: string,
+): { listen: string; advertised: string } {
+  const bracket = (h: string): string => (h.includes(':') ? `[${h}]` : h);
+  const host = bracket(listen);
+  const wildcard = listen === '0.0.0.0' || listen === '::';
+  const advertised = wildcard ? bracket(destHost ?? '127.0.0.1') : host;
+  return { listen: `tcp:${host}:${port}`, advertised: `tcp:${advertised}:${port}` };
+}

@@ -20,6 +20,16 @@ export interface JobControl {
   peerLost?: FerryError;
 }
 
+/** What the job does at the watch's post-copy milestones (see source-postcopy.ts). */
+export interface WatchHooks {
+  /** The stream is in post-copy (first seen): the destination may run the guest from now on. */
+  onPostcopy(): Promise<void>;
+  /** Every status seen once in post-copy (active, paused, recover); may throw to end the job. */
+  onPostcopyStatus(status: string): void;
+  /** Adds what only the job knows to a sample (e.g. what is done about a pause). */
+  describe(stats: JobStats): JobStats;
+}
+
 /** Polls QEMU until the job ends, reporting progress and applying the timeout policy. */
 export async function watch(
   qmp: QmpClient,
@@ -28,7 +38,7 @@ export async function watch(
   rec: DomainRecord,
   domains: DomainManager,
   onProgress: (stats: JobStats) => void,
-  onPostcopy: () => Promise<void>,
+  hooks: WatchHooks,
 ): Promise<JobStats> {
   const started = Date.now();
   let postcopyStarted = false;
@@ -38,7 +48,16 @@ export async function watch(
     // Armed before the query, so a status change between the two is not missed.
     const wake = nextMigrationEvent(qmp);
     const info = await qmp.execute<MigrationInfo>('query-migrate');
-    const stats = jobStatsFrom(info, 'Outgoing migration');
+    // Any post-copy status counts: the link may have broken before this loop saw it active.
+    if (info.status?.startsWith('postcopy') === true) {
+      if (!postcopyStarted) {
+        postcopyStarted = true;
+        await hooks.onPostcopy();
+      }
+      hooks.onPostcopyStatus(info.status);
+    }
+    // Described after the hooks, so a sample tells what is being done about a pause.
+    const stats = hooks.describe(jobStatsFrom(info, 'Outgoing migration'));
     if (info.status === 'completed') {
       const final = await completedStats(qmp, info, stats);
       onProgress(final);
@@ -49,10 +68,6 @@ export async function watch(
         'perform',
         `migration ${info.status}${info['error-desc'] === undefined ? '' : `: ${info['error-desc']}`}`,
       );
-    }
-    if (info.status === 'postcopy-active' && !postcopyStarted) {
-      postcopyStarted = true;
-      await onPostcopy();
     }
     const now = Date.now();
     if (now - lastProgress >= PROGRESS_MS) {

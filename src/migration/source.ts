@@ -20,14 +20,15 @@ import { formatDomainXml } from '../domain/xml/index.js';
 import type { DomainManager, DomainRecord, Logger } from '../host/index.js';
 import type { KeepaliveOptions } from '../rpc/index.js';
 import type { JobStats, MigrateFlags } from '../rpc/schema/migration.js';
-import { capabilitiesFor, checkFlags, parametersFor } from './flags.js';
+import { capabilitiesFor, checkFlags, checkResumeFlags, parametersFor } from './flags.js';
 import { MigrationError } from './errors.js';
 import type { MigrationJournal, SourceEntry } from './journal.js';
 import { connectPeer, type PeerClient } from './peer.js';
 import { settleAfterSwitchover } from './settle.js';
-import { checkMigrationTlsFiles, disableMigrationTls, enableMigrationTls } from './tls.js';
+import { outcomeOf, outgoingJobHandle } from './source-job.js';
+import { SourcePostcopy } from './source-postcopy.js';
 import { failedStats, watch, type JobControl } from './source-watch.js';
-import { jobStatsFrom, type MigrationInfo } from './stats.js';
+import { checkMigrationTlsFiles, disableMigrationTls, enableMigrationTls } from './tls.js';
 
 export interface SourceOptions {
   domains: DomainManager;
@@ -36,6 +37,11 @@ export interface SourceOptions {
   journal: MigrationJournal;
   /** Keepalive on the connection to the destination ferryd (ferryd.conf keepalive_*). */
   keepalive?: KeepaliveOptions | undefined;
+  /**
+   * ferryd.conf postcopy_auto_resume (default true): a post-copy stream paused by a broken
+   * link is resumed by ferryd itself; false waits for `ferry migrate --postcopy-resume`.
+   */
+  autoResume?: boolean | undefined;
   /** Certificates for `--tls` (ferryd.conf migrate_tls_x509_cert_dir). */
   tlsDir: string;
 }
@@ -70,6 +76,31 @@ export async function migrateOut(
   } finally {
     peer.close();
   }
+}
+
+/**
+ * `migrate --postcopy-resume`: resumes the paused post-copy migration of `ref` through
+ * `destUri` now (one try; its error is the caller's, and the job stays paused), then lasts
+ * until the job ends, reporting its progress. Nothing changes when there is no such job.
+ */
+export async function resumeMigrationOut(
+  opts: SourceOptions,
+  ref: string,
+  destUri: string,
+  flags: MigrateFlags,
+  onProgress: (stats: JobStats) => void,
+): Promise<{ name: string; stats: JobStats }> {
+  checkResumeFlags(flags);
+  parseConnectionUri(destUri);
+  const rec = opts.domains.get(ref);
+  const job = rec.job;
+  if (job?.operation !== 'Outgoing migration' || job.resumePostcopy === undefined)
+    throw new FerryError(
+      'OPERATION_INVALID',
+      `Requested operation is not valid: domain '${rec.def.name}' has no paused post-copy migration to resume`,
+    );
+  opts.log.info({ domain: rec.def.name, dest: destUri }, 'post-copy resume requested');
+  return job.resumePostcopy(destUri, onProgress);
 }
 
 async function offline(
@@ -109,7 +140,6 @@ async function live(
   onProgress: (stats: JobStats) => void,
 ): Promise<{ name: string; stats: JobStats }> {
   const { domains, log, journal } = opts;
-  const { peer } = dest;
   const proc = rec.proc;
   if (proc === undefined)
     throw new MigrationError('begin', 'Requested operation is not valid: domain is not running');
@@ -127,30 +157,6 @@ async function live(
     flags,
     wasRunning: rec.state === 'running',
   };
-  domains.acquireJob(rec, {
-    id: jobId,
-    operation: 'Outgoing migration',
-    stats: async () =>
-      jobStatsFrom(await qmp.execute<MigrationInfo>('query-migrate'), 'Outgoing migration'),
-    abort: async () => {
-      if (entry.phase === 'switching')
-        throw new FerryError(
-          'OPERATION_INVALID',
-          'Requested operation is not valid: the guest already runs on the destination',
-        );
-      control.aborted = true;
-      await qmp.execute('migrate_cancel');
-    },
-    startPostcopy: async () => {
-      if (!flags.postcopy)
-        throw new FerryError(
-          'OPERATION_INVALID',
-          'Requested operation is not valid: post-copy migration was not enabled (use --postcopy)',
-        );
-      control.postcopyRequested = true;
-      await qmp.execute('migrate-start-postcopy');
-    },
-  });
   /** Journals a phase before the step it announces (see journal.ts). */
   const enter = (phase: SourceEntry['phase'], point?: string): void => {
     entry.phase = phase;
@@ -158,113 +164,167 @@ async function live(
     if (point !== undefined) crashPoint(point);
   };
   const switchedOver = (): boolean => entry.phase === 'switching';
+  // From here on the destination may run the guest: the source never resumes it on its own.
   const switchOver = (): void => {
-    // From here on the destination may run the guest: the source never resumes it on its own.
     if (!switchedOver()) enter('switching', 'source-switching');
   };
-  // A destination ferryd that dies (its socket closes) or hangs (keepalive gives up) before
-  // the switch-over ends the job at once: nobody would be there to run the guest.
-  let guestFailure: FerryError | undefined;
-  let stats: JobStats;
-  const stopOnPeerLoss = peer.onClose((reason) => {
-    if (switchedOver() || control.aborted) return;
-    control.peerLost ??= reason;
-    void qmp.execute('migrate_cancel').catch(() => undefined);
-  });
-  try {
-    enter('begin', 'source-begin');
-    // Before anything changes: a missing certificate is the user's to fix, not a rollback.
-    if (flags.tls) checkMigrationTlsFiles(opts.tlsDir, 'client');
-    const destHost = parseConnectionUri(dest.uri).host;
-    if (!flags.live && entry.wasRunning) await domains.pauseForMigration(rec);
-    const preparing = peer.call('migration.prepare', {
-      xml: formatDomainXml(def),
-      sourceHostUuid: opts.hostUuid,
-      offline: false,
+  const finish = (peer: PeerClient, postcopy: boolean, stats?: JobStats): Promise<unknown> =>
+    peer.call('migration.finish', {
+      jobId: entry.destJobId ?? '',
+      success: true,
+      suspend: flags.suspend,
       persistent: flags.persistent,
-      capabilities: capabilitiesFor(flags, 'destination'),
-      parameters: parametersFor(flags, 'destination', rec.tuning),
-      ...(flags.listenAddress === undefined ? {} : { listenAddress: flags.listenAddress }),
-      ...(destHost === undefined ? {} : { destHost }),
-      tls: flags.tls,
+      postcopy,
+      ...(stats === undefined ? {} : { stats }),
     });
-    // Set up this side's QEMU while the destination starts its own (the longest step before
-    // the stream). Should this fail, a prepared destination cleans up when the peer closes.
-    const settingUp = (async () => {
-      await qmp.execute('migrate-set-capabilities', {
-        capabilities: capabilitiesFor(flags, 'source'),
-      });
-      await qmp.execute('migrate-set-parameters', parametersFor(flags, 'source', rec.tuning));
-      if (flags.tls) await enableMigrationTls(qmp, opts.tlsDir, 'client', destHost);
-      else await disableMigrationTls(qmp);
-    })();
-    const [prepared] = await Promise.all([preparing, settingUp]);
-    entry.destJobId = prepared.jobId;
-    enter('prepared', 'source-prepared');
-    const uri = flags.migrateUri ?? prepared.migrateUri;
-    if (uri === undefined) throw new MigrationError('prepare', 'Destination gave no migration URI');
-    log.info({ domain: def.name, uri, job: jobId }, 'migration started');
-    enter('performing');
-    await qmp.execute('migrate', { uri });
-    crashPoint('source-performing');
-    const finish = (postcopy: boolean, stats?: JobStats): Promise<unknown> =>
-      peer.call('migration.finish', {
-        jobId: prepared.jobId,
-        success: true,
-        suspend: flags.suspend,
-        persistent: flags.persistent,
-        postcopy,
-        ...(stats === undefined ? {} : { stats }),
-      });
-    stats = await watch(qmp, flags, control, rec, domains, onProgress, async () => {
-      switchOver();
-      await finish(true);
-    });
-    switchOver();
-    guestFailure = await finish(false, stats).then(
-      () => undefined,
-      (err: unknown) => {
-        // The stream completed and the guest ran on the destination, then failed there: the
-        // job is over (never resume the source copy: the guest may have written to disks).
-        if (err instanceof FerryError && err.code === 'GUEST_FAILED') return err;
-        throw err;
+  // The link to the destination: a destination that dies (its socket closes) or hangs
+  // (keepalive gives up) before the switch-over ends the job at once, nobody being there to
+  // run the guest; in post-copy it pauses the stream until the link is back.
+  const link = new SourcePostcopy(
+    {
+      qmp,
+      entry,
+      journal,
+      log,
+      keepalive: opts.keepalive,
+      autoResume: opts.autoResume ?? true,
+      switchOver,
+      switchedOver,
+      lostBeforeSwitchover: (reason) => {
+        if (!control.aborted) control.peerLost ??= reason;
       },
-    );
-    crashPoint('source-finished');
-    await domains.stopMigrated(rec, flags.undefineSource);
-    const final = guestFailure === undefined ? stats : { ...stats, error: guestFailure.message };
-    journal.finish(entry, 'completed', final);
-    domains.releaseJob(rec, final);
-    log.info(
-      { domain: def.name, job: jobId, ms: stats.timeElapsedMs, downtime: stats.totalDowntimeMs },
-      'migration completed',
-    );
+      cancel: async () => {
+        if (!control.aborted) await qmp.execute('migrate_cancel').catch(() => undefined);
+      },
+      handOver: async (peer) => {
+        await finish(peer, true);
+      },
+    },
+    dest.peer,
+  );
+  const progress = new Set([onProgress]);
+  const report = (stats: JobStats): void => {
+    for (const cb of progress) cb(stats);
+  };
+  const ended = outcomeOf<{ name: string; stats: JobStats }>();
+  domains.acquireJob(
+    rec,
+    outgoingJobHandle({
+      id: jobId,
+      domainName: rec.def.name,
+      qmp,
+      flags,
+      control,
+      link,
+      switchedOver,
+      progress,
+      ended,
+    }),
+  );
+  try {
+    const result = await perform();
+    ended.settle(result);
+    return result;
   } catch (err) {
-    stopOnPeerLoss();
-    if (switchedOver()) return await afterSwitchoverFailure(opts, rec, entry, err);
-    const failed = await failedStats(qmp, control.aborted);
-    if (entry.destJobId !== undefined && control.peerLost === undefined) {
-      await peer
-        .call('migration.finish', {
-          jobId: entry.destJobId,
-          success: false,
-          suspend: false,
-          persistent: false,
-        })
-        .catch(() => undefined);
-    }
-    await qmp.execute('migrate_cancel').catch(() => undefined);
-    await domains.resumeAfterFailedMigration(rec, entry.wasRunning).catch((e: unknown) => {
-      log.error({ domain: def.name, err: messageOf(e) }, 'cannot resume the source guest');
-    });
-    const error = failureMessage(err, control);
-    const final = { ...failed, error: error.message };
-    journal.finish(entry, control.aborted ? 'cancelled' : 'failed', final);
-    domains.releaseJob(rec, final);
-    throw error;
+    ended.settle(undefined, err);
+    throw err;
+  } finally {
+    link.end();
+    link.peer?.close();
   }
-  if (guestFailure !== undefined) throw guestFailure;
-  return { name: def.name, stats };
+
+  async function perform(): Promise<{ name: string; stats: JobStats }> {
+    let guestFailure: FerryError | undefined;
+    let stats: JobStats;
+    try {
+      enter('begin', 'source-begin');
+      // Before anything changes: a missing certificate is the user's to fix, not a rollback.
+      if (flags.tls) checkMigrationTlsFiles(opts.tlsDir, 'client');
+      const destHost = parseConnectionUri(dest.uri).host;
+      if (!flags.live && entry.wasRunning) await domains.pauseForMigration(rec);
+      const preparing = link.requirePeer().call('migration.prepare', {
+        xml: formatDomainXml(def),
+        sourceHostUuid: opts.hostUuid,
+        offline: false,
+        persistent: flags.persistent,
+        capabilities: capabilitiesFor(flags, 'destination'),
+        parameters: parametersFor(flags, 'destination', rec.tuning),
+        ...(flags.listenAddress === undefined ? {} : { listenAddress: flags.listenAddress }),
+        ...(destHost === undefined ? {} : { destHost }),
+        tls: flags.tls,
+      });
+      // Set up this side's QEMU while the destination starts its own (the longest step before
+      // the stream). Should this fail, a prepared destination cleans up when the peer closes.
+      const settingUp = (async () => {
+        await qmp.execute('migrate-set-capabilities', {
+          capabilities: capabilitiesFor(flags, 'source'),
+        });
+        await qmp.execute('migrate-set-parameters', parametersFor(flags, 'source', rec.tuning));
+        if (flags.tls) await enableMigrationTls(qmp, opts.tlsDir, 'client', destHost);
+        else await disableMigrationTls(qmp);
+      })();
+      const [prepared] = await Promise.all([preparing, settingUp]);
+      entry.destJobId = prepared.jobId;
+      enter('prepared', 'source-prepared');
+      const uri = flags.migrateUri ?? prepared.migrateUri;
+      if (uri === undefined)
+        throw new MigrationError('prepare', 'Destination gave no migration URI');
+      log.info({ domain: def.name, uri, job: jobId }, 'migration started');
+      enter('performing');
+      await qmp.execute('migrate', { uri });
+      crashPoint('source-performing');
+      stats = await watch(qmp, flags, control, rec, domains, report, {
+        onPostcopy: () => link.entered(),
+        onPostcopyStatus: (status) => link.onStatus(status),
+        describe: (s) => link.describe(s),
+      });
+      switchOver();
+      guestFailure = await finish(link.requirePeer(), false, stats).then(
+        () => undefined,
+        (err: unknown) => {
+          // The stream completed and the guest ran on the destination, then failed there: the
+          // job is over (never resume the source copy: the guest may have written to disks).
+          if (err instanceof FerryError && err.code === 'GUEST_FAILED') return err;
+          throw err;
+        },
+      );
+      crashPoint('source-finished');
+      await domains.stopMigrated(rec, flags.undefineSource);
+      const final = guestFailure === undefined ? stats : { ...stats, error: guestFailure.message };
+      journal.finish(entry, 'completed', final);
+      domains.releaseJob(rec, final);
+      log.info(
+        { domain: def.name, job: jobId, ms: stats.timeElapsedMs, downtime: stats.totalDowntimeMs },
+        'migration completed',
+      );
+    } catch (err) {
+      link.end();
+      if (switchedOver()) return await afterSwitchoverFailure(opts, rec, entry, err);
+      const failed = await failedStats(qmp, control.aborted);
+      if (entry.destJobId !== undefined && control.peerLost === undefined) {
+        await link
+          .requirePeer()
+          .call('migration.finish', {
+            jobId: entry.destJobId,
+            success: false,
+            suspend: false,
+            persistent: false,
+          })
+          .catch(() => undefined);
+      }
+      await qmp.execute('migrate_cancel').catch(() => undefined);
+      await domains.resumeAfterFailedMigration(rec, entry.wasRunning).catch((e: unknown) => {
+        log.error({ domain: def.name, err: messageOf(e) }, 'cannot resume the source guest');
+      });
+      const error = failureMessage(err, control);
+      const final = { ...failed, error: error.message };
+      journal.finish(entry, control.aborted ? 'cancelled' : 'failed', final);
+      domains.releaseJob(rec, final);
+      throw error;
+    }
+    if (guestFailure !== undefined) throw guestFailure;
+    return { name: def.name, stats };
+  }
 }
 
 /** The error a failed (not switched-over) job reports. */

@@ -110,6 +110,9 @@ export class QemuProcess {
           timeoutMs: opts.timeoutMs ?? 30_000,
           waitForSocket: true,
           signal: abort.signal,
+          // migrate-pause and migrate-recover must get through while the guest blocks QEMU's
+          // main loop on a post-copy page that does not arrive (see src/migration).
+          oob: true,
         }),
         spawnFailed,
       ]);
@@ -133,7 +136,7 @@ export class QemuProcess {
 
   /** Re-attaches to a QEMU left running by an earlier ferryd; rejects when it is gone. */
   static async attach(pid: number, qmpSocket: string): Promise<QemuProcess> {
-    const qmp = await QmpClient.connect(qmpSocket, { timeoutMs: 5_000 });
+    const qmp = await QmpClient.connect(qmpSocket, { timeoutMs: 5_000, oob: true });
     return new QemuProcess(pid, qmp);
   }
 

@@ -28,7 +28,9 @@ const GREETING = {
 };
 
 interface Command {
+  /** Absent (undefined) in an `exec-oob` message. */
   execute: string;
+  'exec-oob'?: string;
   arguments?: unknown;
   id: unknown;
 }
@@ -68,7 +70,11 @@ class Peer {
         this.#waiters.push(resolve);
       }));
     const parsed: unknown = JSON.parse(line);
-    assert.ok(typeof parsed === 'object' && parsed !== null && 'execute' in parsed);
+    assert.ok(
+      typeof parsed === 'object' &&
+        parsed !== null &&
+        ('execute' in parsed || 'exec-oob' in parsed),
+    );
     return parsed as Command;
   }
 }
@@ -425,4 +431,53 @@ void test('waitForSocket picks up a socket created after a delay', async (t) => 
   await f.listen();
   const client = await connecting;
   assert.equal(client.greeting.version.qemu.major, 7);
+});
+
+void test('with oob, capabilities enable it when QEMU offers it, and exec-oob is sent only when asked', async (t) => {
+  const f = await fake(t, { negotiate: false });
+  const connecting = QmpClient.connect(f.path, { oob: true });
+  const peer = await f.peer();
+  const caps = await peer.next();
+  assert.deepEqual(caps.arguments, { enable: ['oob'] });
+  peer.send({ return: {}, id: caps.id });
+  const client = await connecting;
+  t.after(() => {
+    client.close();
+  });
+  assert.equal(client.oobEnabled, true);
+  const paused = client.execute('migrate-pause', undefined, { oob: true });
+  const oob = await peer.next();
+  assert.equal(oob['exec-oob'], 'migrate-pause');
+  assert.equal(oob.execute, undefined);
+  peer.send({ return: {}, id: oob.id });
+  await paused;
+  const queried = client.execute('query-migrate');
+  const inBand = await peer.next();
+  assert.equal(inBand.execute, 'query-migrate');
+  peer.send({ return: { status: 'postcopy-paused' }, id: inBand.id });
+  assert.deepEqual(await queried, { status: 'postcopy-paused' });
+});
+
+void test('without oob offered, an oob call goes in band', async (t) => {
+  const f = await fake(t, {
+    negotiate: false,
+    greeting: {
+      QMP: { version: { qemu: { major: 7, minor: 2, micro: 0 }, package: '' }, capabilities: [] },
+    },
+  });
+  const connecting = QmpClient.connect(f.path, { oob: true });
+  const peer = await f.peer();
+  const caps = await peer.next();
+  assert.equal(caps.arguments, undefined);
+  peer.send({ return: {}, id: caps.id });
+  const client = await connecting;
+  t.after(() => {
+    client.close();
+  });
+  assert.equal(client.oobEnabled, false);
+  const paused = client.execute('migrate-pause', undefined, { oob: true });
+  const sent = await peer.next();
+  assert.equal(sent.execute, 'migrate-pause');
+  peer.send({ return: {}, id: sent.id });
+  await paused;
 });

@@ -21,6 +21,17 @@ export interface QmpCallOptions {
   signal?: AbortSignal;
 }
 
+/** Options of {@link QmpClient.execute}. */
+export interface QmpExecuteOptions extends QmpCallOptions {
+  /**
+   * Run out of band (`exec-oob`) when the session negotiated it: QEMU runs the command in its
+   * monitor thread at once, even while its main loop is blocked (a vCPU waiting for a
+   * post-copy page it holds the big lock for). Only for commands QEMU allows out of band
+   * (migrate-pause, migrate-recover); in band when the session has no OOB.
+   */
+  oob?: boolean;
+}
+
 /** Options of {@link QmpClient.waitForEvent}. */
 export interface QmpWaitOptions extends QmpCallOptions {
   /** Only events for which this returns true resolve the wait; a throw rejects it. */
@@ -35,6 +46,8 @@ export interface QmpConnectOptions extends QmpCallOptions {
   maxLineBytes?: number;
   /** Default `execute` timeout. None by default, like libvirt: EOF already ends every wait. */
   commandTimeoutMs?: number;
+  /** Negotiate out-of-band execution when QEMU offers it (see QmpExecuteOptions.oob). */
+  oob?: boolean;
   /** Told about what we deliberately ignore: late replies, unknown messages, listener throws. */
   onDebug?: (message: string, detail?: unknown) => void;
 }
@@ -57,6 +70,8 @@ export class QmpClient {
   readonly #path: string;
   readonly #splitter: LineSplitter;
   readonly #commandTimeoutMs: number | undefined;
+  readonly #wantOob: boolean;
+  #oob = false;
   readonly #onDebug: ((message: string, detail?: unknown) => void) | undefined;
   readonly #pending = new Map<string, Pending>();
   readonly #listeners = new Set<(ev: QmpEvent) => void>();
@@ -72,6 +87,7 @@ export class QmpClient {
     this.#path = path;
     this.#splitter = new LineSplitter(opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES);
     this.#commandTimeoutMs = opts.commandTimeoutMs;
+    this.#wantOob = opts.oob === true;
     this.#onDebug = opts.onDebug;
     this.closed = new Promise((resolve) => {
       socket.once('close', () => {
@@ -142,6 +158,11 @@ export class QmpClient {
     return this.#greeting;
   }
 
+  /** True when commands may run out of band (negotiated with QEMU at connect). */
+  get oobEnabled(): boolean {
+    return this.#oob;
+  }
+
   /** True once the connection is unusable; `closed` may resolve a moment later. */
   get isClosed(): boolean {
     return this.#closeReason !== undefined;
@@ -154,14 +175,15 @@ export class QmpClient {
   execute<T = unknown>(
     command: string,
     args?: Record<string, unknown>,
-    opts: QmpCallOptions = {},
+    opts: QmpExecuteOptions = {},
   ): Promise<T> {
     const timeoutMs = opts.timeoutMs ?? this.#commandTimeoutMs;
     const what = `waiting for QMP command '${command}'`;
+    const verb = opts.oob === true && this.#oob ? 'exec-oob' : 'execute';
     return this.#wait<T>(what, timeoutMs, opts.signal, (resolve, reject) => {
       const id = `ferry-${++this.#nextId}`;
       const msg =
-        args === undefined ? { execute: command, id } : { execute: command, arguments: args, id };
+        args === undefined ? { [verb]: command, id } : { [verb]: command, arguments: args, id };
       let line: string;
       try {
         line = `${JSON.stringify(msg)}\n`;
@@ -222,7 +244,9 @@ export class QmpClient {
       };
       return () => (this.#onGreeting = undefined);
     });
-    await this.execute('qmp_capabilities', undefined, { signal });
+    const oob = this.#wantOob && this.greeting.capabilities.includes('oob');
+    await this.execute('qmp_capabilities', oob ? { enable: ['oob'] } : undefined, { signal });
+    this.#oob = oob;
   }
 
   /**

@@ -8,6 +8,7 @@
 export {
   QmpClient,
   type QmpCallOptions,
+  type QmpExecuteOptions,
   type QmpConnectOptions,
   type QmpWaitOptions,
 } from './client.js';

@@ -23,7 +23,7 @@ interface QueryStatus {
 }
 
 /** Spawns QEMU with a QMP socket and connects; t.after kills it (by PID) if still alive. */
-async function startQemu(t: TestContext): Promise<QmpClient> {
+async function startQemu(t: TestContext, opts: { oob?: boolean } = {}): Promise<QmpClient> {
   const dir = await mkdtemp(join(tmpdir(), 'ferry-qemu-'));
   const sock = join(dir, 'qmp.sock');
   const child = spawn(
@@ -64,6 +64,7 @@ async function startQemu(t: TestContext): Promise<QmpClient> {
     waitForSocket: true,
     timeoutMs: 15_000,
     signal: ac.signal,
+    ...opts,
   });
   child.off('exit', onExit);
   t.after(() => {
@@ -122,4 +123,21 @@ void test('quit closes the connection and resolves closed', async (t) => {
   await client.closed;
   assert.equal(client.isClosed, true);
   await assert.rejects(client.execute('query-status'), QmpDisconnectedError);
+});
+
+void test('with oob negotiated, QEMU runs an out-of-band command and refuses one not made for it', async (t) => {
+  const client = await startQemu(t, { oob: true });
+  assert.equal(client.oobEnabled, true);
+  // Dispatched out of band (QEMU's own check answers), not queued behind the main loop.
+  await assert.rejects(
+    client.execute('migrate-pause', undefined, { oob: true }),
+    (err: unknown) => {
+      assert.ok(err instanceof QmpCommandError);
+      assert.match(err.message, /only supported during postcopy-active state/);
+      return true;
+    },
+  );
+  await assert.rejects(client.execute('query-status', undefined, { oob: true }), /OOB/);
+  // In-band commands go on as before.
+  assert.equal((await client.execute<QueryStatus>('query-status')).running, true);
 });

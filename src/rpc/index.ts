@@ -28,7 +28,13 @@ export type {
   ResultOut,
   RpcLogger,
 } from './spec.js';
-export { KEEPALIVE_PING, KEEPALIVE_PONG, handleKeepalive, startKeepalive } from './keepalive.js';
+export {
+  KEEPALIVE_PING,
+  KEEPALIVE_PONG,
+  KeepaliveTimeoutError,
+  handleKeepalive,
+  startKeepalive,
+} from './keepalive.js';
 export type { KeepaliveOptions } from './keepalive.js';
 export { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, FrameError, encodeFrame } from './framing.js';
 export type { FrameErrorReason, JsonObject } from './framing.js';

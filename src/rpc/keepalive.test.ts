@@ -7,6 +7,7 @@ import { test, type TestContext } from 'node:test';
 import { z } from 'zod';
 import { FerryError } from '../common/errors.js';
 import { RpcClient } from './client.js';
+import { KeepaliveTimeoutError } from './keepalive.js';
 import { RpcServer } from './server.js';
 import { connectUnix, listenUnix } from './transport/unix.js';
 
@@ -88,4 +89,30 @@ void test('server-side keepalive drops a client that went silent', async (t) => 
   const reason = await closed;
   assert.match(reason?.message ?? '', /closed due to keepalive timeout/);
   assert.equal(server.connections.size, 0);
+});
+
+void test('keepalive started on one server connection by a handler drops that client when it goes silent', async (t) => {
+  const methods = { 'watch.me': { params: z.strictObject({}), result: z.null() } };
+  const path = await socketPath(t);
+  const server = new RpcServer(methods);
+  const reason = new Promise<FerryError | undefined>((resolve) => {
+    server.implement('watch.me', (_p, ctx) => {
+      // What a migration destination does with its source's connection.
+      ctx.connection.startKeepalive({ intervalMs: 10, count: 2 });
+      ctx.connection.startKeepalive({ intervalMs: 10, count: 2 }); // a second call is a no-op
+      ctx.onClose(resolve);
+      return null;
+    });
+  });
+  const listener = await listenUnix(path, (tr) => server.handle(tr));
+  t.after(() => listener.close());
+  // A raw transport sends the call and then never answers pings.
+  const raw = await connectUnix(path);
+  t.after(() => {
+    raw.close();
+  });
+  raw.send({ jsonrpc: '2.0', id: 1, method: 'watch.me', params: {} });
+  const why = await reason;
+  assert.ok(why instanceof KeepaliveTimeoutError, `closed by keepalive: ${String(why)}`);
+  assert.equal(why.code, 'CONNECT_FAILED');
 });

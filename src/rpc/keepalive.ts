@@ -15,6 +15,21 @@ import type { Transport } from './transport/index.js';
 export const KEEPALIVE_PING = 'keepalive.ping';
 export const KEEPALIVE_PONG = 'keepalive.pong';
 
+/**
+ * Why keepalive closed a connection: the peer stopped answering (a dead link or a hung peer),
+ * as opposed to a peer that hung up. Callers that treat a silent link differently (a paused
+ * post-copy migration) look for this class among close reasons.
+ */
+export class KeepaliveTimeoutError extends FerryError {
+  override readonly name = 'KeepaliveTimeoutError';
+  constructor(peer: string, count: number) {
+    super(
+      'CONNECT_FAILED',
+      `Connection with ${peer} closed due to keepalive timeout (no reply to ${count} pings)`,
+    );
+  }
+}
+
 export interface KeepaliveOptions {
   /** Idle time before a ping is sent, and between pings (ms). */
   intervalMs: number;
@@ -42,12 +57,7 @@ export function startKeepalive(transport: Transport, options: KeepaliveOptions):
     if (Date.now() - lastHeard < intervalMs) return;
     if (unanswered >= count) {
       stop();
-      transport.close(
-        new FerryError(
-          'CONNECT_FAILED',
-          `Connection with ${transport.peer} closed due to keepalive timeout (no reply to ${count} pings)`,
-        ),
-      );
+      transport.close(new KeepaliveTimeoutError(transport.peer, count));
       return;
     }
     unanswered++;

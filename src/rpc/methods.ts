@@ -14,6 +14,8 @@ import {
   MigrateFlags,
   PrepareParams,
   PrepareResult,
+  ResumeParams,
+  ResumeResult,
 } from './schema/migration.js';
 
 const Empty = z.strictObject({});
@@ -130,7 +132,7 @@ export const METHODS = {
     result: z.strictObject({ text: z.string(), path: z.string().nullable() }),
   },
   'migration.start': {
-    doc: 'Migrate a domain to the ferryd at `destUri` (peer to peer); resolves when the job ends. Progress comes as `job.progress` notifications to this connection.',
+    doc: 'Migrate a domain to the ferryd at `destUri` (peer to peer); resolves when the job ends. Progress comes as `job.progress` notifications to this connection. With `flags.postcopyResume`, no new job: the paused post-copy migration of the domain is resumed through `destUri` now, and the call lasts until that job ends.',
     params: DomainRef.extend({ destUri: z.string().min(1).max(4096), flags: MigrateFlags }),
     result: z.strictObject({ name: z.string(), stats: JobStats }),
   },
@@ -144,6 +146,11 @@ export const METHODS = {
     params: FinishParams,
     result: z.strictObject({ name: z.string(), state: z.string() }),
   },
+  'migration.resume': {
+    doc: 'Peer call, destination side: take up a paused post-copy job again (QEMU migrate-recover on a fresh port); the source then resumes its stream to the URI returned.',
+    params: ResumeParams,
+    result: ResumeResult,
+  },
   'migration.status': {
     doc: 'Peer call, destination side: the phase and outcome of a job, from its journal; the source asks after a crash or a lost connection.',
     params: JobStatusParams,
@@ -155,8 +162,8 @@ export const METHODS = {
     result: JobStats,
   },
   'job.abort': {
-    doc: 'virsh domjobabort: cancel the running migration; the guest stays on the source.',
-    params: DomainRef,
+    doc: 'virsh domjobabort: cancel the running migration; the guest stays on the source. With `postcopy` (virsh --postcopy): pause a migration in post-copy instead (resumed by migrate --postcopy-resume); a job in post-copy cannot be cancelled.',
+    params: DomainRef.extend({ postcopy: z.boolean().default(false) }),
     result: z.strictObject({ name: z.string() }),
   },
   'job.postcopy': {

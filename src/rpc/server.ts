@@ -33,6 +33,12 @@ export interface Connection<S> {
   /** Runs `cb` when the connection closes (e.g. to drop its event subscriptions). */
   onClose(cb: CloseListener): () => void;
   close(reason?: FerryError): void;
+  /**
+   * Pings this client when it goes quiet and closes the connection (with a
+   * KeepaliveTimeoutError) when it stops answering. For a connection whose silent death
+   * matters, e.g. a migration source's; a no-op when keepalive already runs on it.
+   */
+  startKeepalive(options: KeepaliveOptions): void;
 }
 
 /** What a handler gets besides its params. */
@@ -85,6 +91,7 @@ class ServerConnection<S> implements Connection<S> {
   inFlight = 0;
   readonly queue: Call[] = [];
   readonly #abort = new AbortController();
+  #keepalive = false;
 
   constructor(
     readonly id: number,
@@ -109,6 +116,11 @@ class ServerConnection<S> implements Connection<S> {
   }
   close(reason?: FerryError): void {
     this.transport.close(reason);
+  }
+  startKeepalive(options: KeepaliveOptions): void {
+    if (this.#keepalive || this.closed) return;
+    this.#keepalive = true;
+    startKeepalive(this.transport, options);
   }
   abort(reason: FerryError | undefined): void {
     this.#abort.abort(reason ?? new FerryError('CONNECT_FAILED', 'Client disconnected'));
@@ -188,7 +200,7 @@ export class RpcServer<M extends MethodTable, S = undefined> {
     }
     const conn = new ServerConnection(id, transport, state);
     this.#connections.add(conn);
-    if (this.#keepalive) startKeepalive(transport, this.#keepalive);
+    if (this.#keepalive) conn.startKeepalive(this.#keepalive);
     transport.onMessage((frame) => {
       this.#onFrame(conn, frame);
     });

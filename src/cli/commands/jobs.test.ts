@@ -68,6 +68,11 @@ test('domjobabort and migrate-postcopy print only the blank line, as virsh', asy
   const abort = await ferry(['domjobabort', 'cap2'], { 'job.abort': { name: 'cap2' } });
   assert.deepEqual(abort.calls, [['job.abort', { domain: 'cap2' }]]);
   assert.equal(abort.stdout, '\n');
+  const pause = await ferry(['domjobabort', '--postcopy', 'cap2'], {
+    'job.abort': { name: 'cap2' },
+  });
+  assert.deepEqual(pause.calls, [['job.abort', { domain: 'cap2', postcopy: true }]]);
+  assert.equal(pause.stdout, '\n');
   const postcopy = await ferry(['migrate-postcopy', 'cap2'], { 'job.postcopy': { name: 'cap2' } });
   assert.deepEqual(postcopy.calls, [['job.postcopy', { domain: 'cap2' }]]);
   assert.equal(postcopy.stdout, '\n');

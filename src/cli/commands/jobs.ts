@@ -49,19 +49,24 @@ export function registerJobs(program: Command, ctx: CommandContext): void {
     );
 
   // Commands that print nothing but virsh's blank line on success.
-  const quiet = [
-    ['domjobabort', 'abort active domain job', 'job.abort'],
-    ['migrate-postcopy', 'Switch running migration from pre-copy to post-copy', 'job.postcopy'],
-  ] as const;
-  for (const [name, description, method] of quiet) {
-    domainCommand(program, name, description).action(
-      async (pos: string | undefined, opts: DomainOpts) => {
-        const domain = domainArg(pos, opts);
-        await withDomainLookup(async () => (await ctx.connect()).call(method, { domain }));
-        ctx.out('\n');
-      },
-    );
-  }
+  domainCommand(program, 'domjobabort', 'abort active domain job')
+    .option('--postcopy', 'interrupt post-copy migration')
+    .action(async (pos: string | undefined, opts: DomainOpts & { postcopy?: boolean }) => {
+      const domain = domainArg(pos, opts);
+      // Only sent when given, so a ferryd without the option still answers plain aborts.
+      const params = opts.postcopy === true ? { domain, postcopy: true } : { domain };
+      await withDomainLookup(async () => (await ctx.connect()).call('job.abort', params));
+      ctx.out('\n');
+    });
+  domainCommand(
+    program,
+    'migrate-postcopy',
+    'Switch running migration from pre-copy to post-copy',
+  ).action(async (pos: string | undefined, opts: DomainOpts) => {
+    const domain = domainArg(pos, opts);
+    await withDomainLookup(async () => (await ctx.connect()).call('job.postcopy', { domain }));
+    ctx.out('\n');
+  });
 
   domainCommand(program, 'migrate-setmaxdowntime', 'set maximum tolerable downtime')
     .argument('[downtime]', 'maximum tolerable downtime (in milliseconds) for migration')

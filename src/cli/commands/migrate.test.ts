@@ -22,6 +22,7 @@ const NO_FLAGS = {
   timeoutPostcopy: false,
   abortOnError: false,
   tls: false,
+  postcopyResume: false,
 };
 
 test('parseMigrateArgs() maps every virsh flag to MigrateFlags', () => {
@@ -39,6 +40,7 @@ test('parseMigrateArgs() maps every virsh flag to MigrateFlags', () => {
       '--abort-on-error',
       '--tls',
     ],
+    '--postcopy-resume',
     'vm1',
     'qemu+tcp://10.0.0.2/system',
   ]);
@@ -69,6 +71,7 @@ test('parseMigrateArgs() maps every virsh flag to MigrateFlags', () => {
       listenAddress: '0.0.0.0',
       abortOnError: true,
       tls: true,
+      postcopyResume: true,
     },
   });
 });
@@ -330,4 +333,33 @@ test('runMigration() stops waiting on a second SIGINT once the abort is requeste
   sigint();
   const failure = await run;
   assert.match(renderError(failure), /^error: operation aborted: not waiting/);
+});
+
+test('runMigration() says when a post-copy stream pauses and resumes, also without --verbose', async () => {
+  const start = pending();
+  const fake = fakeConnection({ 'migration.start': () => start.promise });
+  const { ctx, err } = fakeContext(fake.conn);
+  const run = runMigration(ctx, request(false), fakeIo().io);
+  await new Promise((r) => setImmediate(r));
+  const postcopy = (status: string, postcopyRecovery?: string): JobStats => ({
+    ...running(300, 100),
+    status,
+    postcopy: true,
+    ...(postcopyRecovery === undefined ? {} : { postcopyRecovery }),
+  });
+  fake.emit(postcopy('postcopy-active'));
+  fake.emit(
+    postcopy('postcopy-paused', 'paused; reconnecting to qemu+tcp://h2/system (try 1 next)'),
+  );
+  fake.emit(postcopy('postcopy-paused', 'resuming through qemu+tcp://h2/system (try 1)'));
+  fake.emit(postcopy('postcopy-recover'));
+  fake.emit(postcopy('postcopy-active'));
+  fake.emit(postcopy('postcopy-paused', 'paused; waiting for ferry migrate --postcopy-resume'));
+  start.resolve({ name: 'vm1', stats: completed });
+  await run;
+  assert.equal(
+    err.join(''),
+    'post-copy paused, reconnecting\u2026\npost-copy resumed\n' +
+      'post-copy paused, waiting for ferry migrate --postcopy-resume\n',
+  );
 });

@@ -11,7 +11,13 @@ import { messageOf } from '../../common/errors.js';
 import type { MigrateFlags } from '../../rpc/schema/migration.js';
 import { domainArg, parseWholeNumber, type CommandContext } from '../context.js';
 import { domainLookupError } from '../errors.js';
-import { barView, plainView, SILENT_VIEW, type ProgressView } from '../progress.js';
+import {
+  barView,
+  plainView,
+  PostcopyNotices,
+  SILENT_VIEW,
+  type ProgressView,
+} from '../progress.js';
 
 /** What `ferry migrate …` asks for. */
 export interface MigrateRequest {
@@ -36,6 +42,7 @@ interface MigrateOpts {
   abortOnError?: boolean;
   postcopy?: boolean;
   postcopyAfterPrecopy?: boolean;
+  postcopyResume?: boolean;
   migrateuri?: string;
   listenAddress?: string;
   dname?: string;
@@ -72,6 +79,7 @@ function declareMigrate(cmd: Command): Command {
       '--postcopy-after-precopy',
       'automatically switch to post-copy migration after one pass of pre-copy',
     )
+    .option('--postcopy-resume', 'resume failed post-copy migration')
     .option('--migrateuri <string>', 'migration URI, usually can be omitted')
     .option(
       '--listen-address <string>',
@@ -133,6 +141,7 @@ function toRequest(positionals: readonly (string | undefined)[], o: MigrateOpts)
     timeoutPostcopy: on(o.timeoutPostcopy),
     abortOnError: on(o.abortOnError),
     tls: on(o.tls),
+    postcopyResume: on(o.postcopyResume),
   };
   // exactOptionalPropertyTypes: absent options stay absent rather than `undefined`.
   const numbers = [
@@ -232,9 +241,18 @@ export async function runMigration(
     : io.stderrIsTTY
       ? barView(io.stderr)
       : plainView((text) => ctx.err(text));
+  // A paused post-copy is told even without --verbose: the job may wait for the link a while.
+  const notices = new PostcopyNotices();
   // Not filtered by name: `domain` may be an id or UUID, and ferryd sends this connection
   // the progress of the job it started and nothing else.
-  const stopProgress = conn.onNotification('job.progress', (stats) => view.sample(stats));
+  const stopProgress = conn.onNotification('job.progress', (stats) => {
+    const notice = notices.next(stats);
+    if (notice !== undefined) {
+      if (req.verbose) view.message(notice);
+      else ctx.err(notice);
+    }
+    view.sample(stats);
+  });
 
   let state: 'running' | 'asking' | 'aborting' | 'ended' = 'running';
   // Read through a call: other callbacks change `state` while these ones await.

@@ -184,3 +184,20 @@ test('formatCapacity() picks units like vshPrettyCapacity and rounds ties to eve
   assert.equal(formatCapacity(1.1875 * MiB), '1.188 MiB');
   assert.equal(formatCapacity(1.0005 * MiB), '1.000 MiB');
 });
+
+test('formatJobInfo() shows a paused post-copy on a line of its own, after the operation', () => {
+  const text = formatJobInfo({
+    type: 'Unbounded',
+    operation: 'Incoming migration',
+    status: 'postcopy-paused',
+    postcopy: true,
+    postcopyRecovery: 'paused; waiting for the source to resume the stream',
+    timeElapsedMs: 0,
+  });
+  assert.equal(
+    text,
+    'Job type:         Unbounded   \nOperation:        Incoming migration\n' +
+      'Post-copy:        paused; waiting for the source to resume the stream\n' +
+      'Time elapsed:     0            ms\n\n',
+  );
+});

@@ -45,6 +45,9 @@ export function formatJobInfo(stats: JobInfo, options: JobInfoOptions = {}): str
 
   if (stats.operation !== undefined)
     lines.push(`${label('Operation:')}${stats.operation.padEnd(12)}`);
+  // Ferry's own line, only while a post-copy stream is paused (virsh has no such state).
+  if (stats.postcopyRecovery !== undefined)
+    lines.push(`${label('Post-copy:')}${stats.postcopyRecovery}`);
   ms('Time elapsed:', stats.timeElapsedMs ?? 0);
   ms('Time elapsed w/o network:', stats.timeElapsedNetMs);
   const processed = stats.dataProcessed ?? 0;

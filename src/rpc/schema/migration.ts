@@ -33,6 +33,11 @@ export const MigrateFlags = z.strictObject({
   abortOnError: z.boolean().default(false),
   /** Encrypt the stream with QEMU's TLS (tls-creds-x509 over the hosts' certificates). */
   tls: z.boolean().default(false),
+  /**
+   * virsh's --postcopy-resume: no new job; resume the domain's paused post-copy migration
+   * through this destination URI now (see migration/postcopy-resume.ts).
+   */
+  postcopyResume: z.boolean().default(false),
 });
 export type MigrateFlags = z.output<typeof MigrateFlags>;
 
@@ -58,6 +63,11 @@ export const JobStats = z.strictObject({
   totalDowntimeMs: Count.optional(),
   autoConvergeThrottle: Count.optional(),
   postcopy: z.boolean().optional(),
+  /**
+   * A paused post-copy: what is being done about it, e.g. `reconnecting to URI (try 3)` or
+   * `waiting for ferry migrate --postcopy-resume`. Ferry's own; virsh has no such line.
+   */
+  postcopyRecovery: z.string().optional(),
   error: z.string().optional(),
 });
 export type JobStats = z.output<typeof JobStats>;
@@ -99,6 +109,18 @@ export const FinishParams = z.strictObject({
   postcopy: z.boolean().default(false),
   /** Completed statistics from the source, kept for domjobinfo --completed on the destination. */
   stats: JobStats.optional(),
+});
+
+/** The source asking the destination to take up a paused post-copy stream again. */
+export const ResumeParams = z.strictObject({
+  jobId: z.string().min(1).max(200),
+  /** Where the destination listens for the resumed stream (the address the source reached). */
+  listenAddress: z.string().optional(),
+});
+
+export const ResumeResult = z.strictObject({
+  /** Where the source QEMU sends the resumed stream (`migrate` with `resume: true`). */
+  migrateUri: z.string(),
 });
 
 /** A peer asking about a job after a crash or a lost connection (see migration/journal.ts). */
