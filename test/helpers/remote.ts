@@ -7,9 +7,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import type { TestbedHost } from '../../src/testbed/index.js';
-import { guestXml, waitForHeartbeat, type GuestXmlOptions } from './guest.js';
+import { guestXml, type GuestXmlOptions } from './guest.js';
+import { startGuest } from './migration.js';
 
-/** Defines and starts the test guest on `host`; returns its serial log (in the shared /tmp). */
+/**
+ * Defines the test guest on `host` and (unless `start` is false) starts it as startGuest does.
+ * Its files live in a directory of the shared /tmp, which testbed hosts allow guests to use,
+ * so the serial log follows the guest from host to host. Returns the serial log's path.
+ */
 export async function startGuestOn(
   t: TestContext,
   host: TestbedHost,
@@ -18,14 +23,12 @@ export async function startGuestOn(
 ): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), `ferry-${o.name}-`));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const serial = join(dir, 'serial.log');
-  const xml = join(dir, 'guest.xml');
+  const files = { dir, ferryOk: (...args: string[]) => host.ferryOk(...args) };
+  if (start) return startGuest(files, o);
+  const serial = join(dir, `${o.name}-serial.log`);
+  const xml = join(dir, `${o.name}.xml`);
   writeFileSync(xml, guestXml({ ...o, serialLog: serial }));
   await host.ferryOk('define', xml);
-  if (start) {
-    await host.ferryOk('start', o.name);
-    await waitForHeartbeat(serial, { timeoutMs: 60_000 });
-  }
   return serial;
 }
 

@@ -15,10 +15,10 @@ import {
   assertOneLife,
   jobBytes,
   keepsBeating,
-  startGuest,
   waitForJob,
   waitUntil,
 } from '../helpers/migration.js';
+import { startGuestOn } from '../helpers/remote.js';
 import { useTestbed, type TestbedHost } from '../helpers/testbed.js';
 import type { CommandResult } from '../../src/testbed/index.js';
 import { guestProcesses } from '../../src/testbed/ferryd.js';
@@ -111,7 +111,7 @@ test(
   async (t) => {
     const tb = await useTestbed(t, { extraConfig: KEEPALIVE });
     const [h1, h2] = [tb.host('h1'), tb.host('h2')];
-    const serial = await startGuest(h1, { name: 'pc', ...GUEST });
+    const serial = await startGuestOn(t, h1, { name: 'pc', ...GUEST });
     const { job } = await migrateIntoPostcopy(h1, h2, 'pc');
 
     await cutAndWaitPaused(h1, h2, 'pc');
@@ -155,7 +155,7 @@ test(
       extraConfig: (host) => `${KEEPALIVE}${host === 'h1' ? 'postcopy_auto_resume = 0\n' : ''}`,
     });
     const [h1, h2] = [tb.host('h1'), tb.host('h2')];
-    const serial = await startGuest(h1, { name: 'pr', ...GUEST });
+    const serial = await startGuestOn(t, h1, { name: 'pr', ...GUEST });
 
     // No job at all.
     const idle = await h1.ferry('migrate', '--postcopy-resume', 'pr', h2.tcpUri);
@@ -234,7 +234,7 @@ test(
   async (t) => {
     const tb = await useTestbed(t, { extraConfig: KEEPALIVE });
     const [h1, h2] = [tb.host('h1'), tb.host('h2')];
-    const serial = await startGuest(h1, { name: 'rs', ...GUEST });
+    const serial = await startGuestOn(t, h1, { name: 'rs', ...GUEST });
     const { job } = await migrateIntoPostcopy(h1, h2, 'rs');
     await cutAndWaitPaused(h1, h2, 'rs');
 

@@ -48,7 +48,7 @@ test(
     await h1.ferryOk('domjobabort', 'busy');
     const aborted = await plain;
     assert.equal(aborted.code, 1);
-    assert.match(aborted.stderr, /warning: not converging: dirty rate [\d.]+ MiB\/s ≥ throughput/);
+    assert.match(aborted.stderr, /^warning: not converging: /m);
     assert.match(aborted.stderr, /operation aborted/);
     assert.deepEqual(await listOf(h1), [['busy', 'running']]);
     assert.deepEqual(await listOf(h2), []);
