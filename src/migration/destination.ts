@@ -155,16 +155,7 @@ export class IncomingMigrations {
     stats?: JobStats | undefined;
   }): Promise<{ name: string; state: string }> {
     const job = this.#jobs.get(p.jobId);
-    if (job === undefined) {
-      // An offline job: its prepare already defined the domain and left no state behind.
-      if (this.#offlineJobs.delete(p.jobId)) return { name: '', state: 'shut off' };
-      if (this.#opts.journal.get('destination', p.jobId) === undefined) {
-        this.#opts.log.warn({ job: p.jobId }, 'peer finished a migration job that does not exist');
-        throw noRunningJob(this.#opts.journal, p.jobId);
-      }
-      // Finished meanwhile without the source (after a lost link).
-      return endedJobAnswer(this.#opts, p.jobId);
-    }
+    if (job === undefined) return endedJobAnswer(this.#opts, this.#offlineJobs, p.jobId);
     const { rec } = job;
     if (!p.success) {
       await this.#discard(job);

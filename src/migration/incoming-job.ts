@@ -224,14 +224,24 @@ export async function watchReceivedGuest(
 }
 
 /**
- * migration.finish for a job no longer running here: one that completed meanwhile (post-copy
- * finished without the source), or an offline one, whose prepare left no state behind.
+ * migration.finish for a job no longer running here: an offline one (in `offlineJobs`, its
+ * prepare left no state behind), one that completed meanwhile (post-copy finished without
+ * the source), or one this host never prepared, which is refused and logged.
  */
 export function endedJobAnswer(
-  o: { journal: MigrationJournal; domains: DomainManager },
+  o: { journal: MigrationJournal; domains: DomainManager; log: Logger },
+  offlineJobs: Set<string>,
   jobId: string,
 ): { name: string; state: string } {
+  if (offlineJobs.delete(jobId)) return { name: '', state: 'shut off' };
   const done = o.journal.get('destination', jobId);
-  if (done?.outcome !== 'completed') return { name: '', state: 'shut off' };
+  if (done === undefined) {
+    o.log.warn({ job: jobId }, 'peer finished a migration job that does not exist');
+    throw new FerryError(
+      'OPERATION_INVALID',
+      `Requested operation is not valid: no incoming migration job '${jobId}' on this host`,
+    );
+  }
+  if (done.outcome !== 'completed') return { name: '', state: 'shut off' };
   return { name: done.domainName, state: o.domains.find(done.domainUuid)?.state ?? 'shut off' };
 }
