@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 mkdir -p bench/results
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
-for b in daemon boot migrate; do
+for b in daemon boot migrate transport; do
   echo "== $b"
   node --import tsx "bench/$b.bench.ts" 2>/dev/null | tee "bench/results/$b-$stamp.txt"
 done

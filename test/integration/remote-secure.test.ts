@@ -6,54 +6,29 @@
  * @module
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { Testbed, TestbedHost } from '../../src/testbed/index.js';
 import { assertOneLife, jobField, keepsBeating } from '../helpers/migration.js';
-import { listOf, startGuestOn } from '../helpers/remote.js';
+import {
+  execOk as ok,
+  listOf,
+  secureHosts,
+  SECURE_CONFIG,
+  startGuestOn,
+} from '../helpers/remote.js';
 import { useTestbed } from '../helpers/testbed.js';
 
 const tlsUri = (h: TestbedHost): string => `qemu+tls://${h.name}/system`;
 
-async function ok(h: TestbedHost, argv: string[], input?: string): Promise<string> {
-  const r = await h.exec(argv, input === undefined ? {} : { input });
-  assert.equal(r.code, 0, `${argv.join(' ')} on ${h.name}: ${r.stderr}`);
-  return r.stdout;
-}
-
-/**
- * Two hosts whose ferryd require a SASL login on TCP and a client certificate on TLS, each
- * with the certificates of one CA and an auth.conf holding the migration account.
- */
+/** Two hosts whose ferryd require a SASL login on TCP and a client certificate on TLS. */
 async function secureTestbed(t: TestContext): Promise<{ tb: Testbed; pki: string }> {
-  const tb = await useTestbed(t, {
-    hosts: 2,
-    ferryd: false,
-    extraConfig: 'auth_tcp = "sasl"\nlisten_tls = 1\n',
-  });
+  const tb = await useTestbed(t, { hosts: 2, ferryd: false, extraConfig: SECURE_CONFIG });
   const pki = mkdtempSync(join(tmpdir(), 'ferry-pki-'));
   t.after(() => rmSync(pki, { recursive: true, force: true }));
-  const [h1] = tb.hosts as [TestbedHost];
-  await ok(h1, [
-    'ferry',
-    'tls-setup',
-    '--dir',
-    pki,
-    ...tb.hosts.map((h) => `${h.name},${h.address}`),
-  ]);
-  for (const h of tb.hosts) {
-    // Each host's own name makes --install pick its set; /etc/pki is the host's own.
-    await ok(h, ['ferry', 'tls-setup', '--dir', pki, '--install']);
-    await ok(h, ['ferry', 'auth-add', 'migrator'], 'n0t-a-secret\n');
-    writeFileSync(
-      join(h.paths.etcFerry, 'auth.conf'),
-      '[credentials-migration]\nauthname=migrator\npassword=n0t-a-secret\n\n[auth-libvirt-default]\ncredentials=migration\n',
-      { mode: 0o600 },
-    );
-    await h.startFerryd();
-  }
+  await secureHosts(tb, pki);
   return { tb, pki };
 }
 
