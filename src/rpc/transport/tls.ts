@@ -119,15 +119,22 @@ export function loadServerCredentials(files: TlsServerFiles): SecureContextOptio
   }
 }
 
+/** OpenSSL's ways of saying that a certificate was not signed by a CA this side trusts. */
+const UNKNOWN_ISSUER = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_SIGNATURE_FAILURE',
+]);
+const unknownIssuer = (code: string | undefined): string | undefined =>
+  code !== undefined && UNKNOWN_ISSUER.has(code) ? 'UNKNOWN_ISSUER' : code;
+
 /** What is wrong with a client certificate OpenSSL did not accept, in words. */
 function clientCertProblem(code: string | undefined): { reason: string; text: string } {
-  switch (code) {
-    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
-    case 'UNABLE_TO_GET_ISSUER_CERT':
-    case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
-    case 'SELF_SIGNED_CERT_IN_CHAIN':
-    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
-    case 'CERT_SIGNATURE_FAILURE':
+  switch (unknownIssuer(code)) {
+    case 'UNKNOWN_ISSUER':
       return {
         reason: 'unknown-ca',
         text: 'the server does not trust the CA that signed the client certificate',
@@ -270,16 +277,11 @@ function serverCertProblem(
 ): FerryError {
   const ca = caFile === undefined ? 'the CA this client trusts' : `the CA in '${caFile}'`;
   let text: string;
-  switch (err.code) {
+  switch (unknownIssuer(err.code)) {
     case 'ERR_TLS_CERT_ALTNAME_INVALID':
       text = `Server certificate of ${where} is not valid for '${host}' (${err.reason ?? err.message})`;
       break;
-    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
-    case 'UNABLE_TO_GET_ISSUER_CERT':
-    case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
-    case 'SELF_SIGNED_CERT_IN_CHAIN':
-    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
-    case 'CERT_SIGNATURE_FAILURE':
+    case 'UNKNOWN_ISSUER':
       text = `Server certificate of ${where} is not signed by ${ca}`;
       break;
     case 'CERT_HAS_EXPIRED':
