@@ -111,7 +111,8 @@ test('parseMigrateArgs() refuses malformed numbers and missing arguments in virs
     [[], "command requires the option '--domain <string>'"],
     [['vm', 'dst', 'extra'], 'too many arguments'],
     [['--domain', 'vm', '--desturi', 'dst', 'extra'], "unexpected data 'extra'"],
-    [['--tunnelled', 'vm', 'dst'], "unknown option '--tunnelled'"],
+    [['--tunnelled', 'vm', 'dst'], 'Option --tunnelled is not supported: Ferry sends the stream'],
+    [['--bogus', 'vm', 'dst'], "unknown option '--bogus'"],
   ];
   for (const [argv, message] of refused) {
     assert.throws(

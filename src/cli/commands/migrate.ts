@@ -39,6 +39,7 @@ interface MigrateOpts {
   verbose?: boolean;
   autoConverge?: boolean;
   tls?: boolean;
+  tunnelled?: boolean;
   abortOnError?: boolean;
   postcopy?: boolean;
   postcopyAfterPrecopy?: boolean;
@@ -101,7 +102,8 @@ function declareMigrate(cmd: Command): Command {
     .option('--parallel', 'enable parallel migration')
     .option('--parallel-connections <number>', 'number of connections for parallel migration')
     .option('--bandwidth <number>', 'migration bandwidth limit in MiB/s')
-    .option('--tls', 'use TLS for migration of domain memory');
+    .option('--tls', 'use TLS for migration of domain memory')
+    .option('--tunnelled', 'tunnelled migration (not supported: use --tls to encrypt the stream)');
 }
 
 /** A `<number>` option: whole, ≥ 1 and within virsh's `int` (or, for sizes, a safe integer). */
@@ -126,6 +128,10 @@ function toRequest(positionals: readonly (string | undefined)[], o: MigrateOpts)
   if (destUri === undefined || destUri === '')
     throw new Error("command 'migrate' requires <desturi> option");
   if (rest.length > 0) throw new Error(`unexpected data '${rest.join(' ')}'`);
+  if (o.tunnelled === true)
+    throw new Error(
+      'Option --tunnelled is not supported: Ferry sends the stream directly between the two QEMUs; use --tls to encrypt it',
+    );
   const on = (v: boolean | undefined): boolean => v === true;
   const flags: MigrateFlags = {
     live: on(o.live),
