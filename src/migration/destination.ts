@@ -116,6 +116,8 @@ export class IncomingMigrations {
         existedBefore,
         persistent: req.persistent,
         suspend: false,
+        listen,
+        ...(req.destHost === undefined ? {} : { destHost: req.destHost }),
       };
       this.#opts.journal.write(entry);
       const job: IncomingJob = {
@@ -244,8 +246,8 @@ export class IncomingMigrations {
       rec,
       entry,
       port: 0,
-      listen: '127.0.0.1',
-      destHost: undefined,
+      listen: entry.listen ?? '127.0.0.1',
+      destHost: entry.destHost,
       finished: true,
       resumed: false,
       sourceConnected: false,

@@ -85,3 +85,13 @@ test('job ids from a peer cannot name a file outside the journal', (t) => {
   assert.deepEqual(readdirSync(dir), ['destination-______etc_evil.json']);
   assert.equal(journal.get('destination', '../../etc/evil')?.jobId, '../../etc/evil');
 });
+
+test('a destination entry keeps where the stream listens, and older entries without it still read', (t) => {
+  const { journal, dir } = journalIn(t);
+  const entry = { ...destination('d-ssh'), listen: '0.0.0.0', destHost: 'h2' };
+  journal.write(entry);
+  assert.deepEqual(journal.get('destination', 'd-ssh'), entry);
+  // Written by a ferryd from before these fields: no listen, no destHost.
+  writeFileSync(join(dir, 'destination-d-old.json'), `${JSON.stringify(destination('d-old'))}\n`);
+  assert.deepEqual(journal.get('destination', 'd-old'), destination('d-old'));
+});

@@ -70,6 +70,13 @@ export const DestinationEntry = z.strictObject({
   existedBefore: z.boolean(),
   persistent: z.boolean(),
   suspend: z.boolean(),
+  /**
+   * Where QEMU listens for the stream and the host name advertised for a wildcard address,
+   * so a ferryd restarted during a paused post-copy reopens the stream where the source can
+   * reach it. Absent in entries written before they were kept.
+   */
+  listen: z.string().optional(),
+  destHost: z.string().optional(),
 });
 export type DestinationEntry = z.output<typeof DestinationEntry>;
 
