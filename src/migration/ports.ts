@@ -5,6 +5,7 @@
  */
 import { createServer } from 'node:net';
 import { FerryError } from '../common/errors.js';
+import { formatHostPort } from '../rpc/index.js';
 
 export const DEFAULT_PORT_RANGE: readonly [number, number] = [49152, 49215];
 
@@ -41,9 +42,10 @@ export function streamUris(
   port: number,
   destHost?: string,
 ): { listen: string; advertised: string } {
-  const bracket = (h: string): string => (h.includes(':') ? `[${h}]` : h);
-  const host = bracket(listen);
   const wildcard = listen === '0.0.0.0' || listen === '::';
-  const advertised = wildcard ? bracket(destHost ?? '127.0.0.1') : host;
-  return { listen: `tcp:${host}:${port}`, advertised: `tcp:${advertised}:${port}` };
+  const advertised = wildcard ? (destHost ?? '127.0.0.1') : listen;
+  return {
+    listen: `tcp:${formatHostPort(listen, port)}`,
+    advertised: `tcp:${formatHostPort(advertised, port)}`,
+  };
 }

@@ -89,11 +89,16 @@ export function makeCa(subject: CertificateRequest['subject'], days: number): Pr
       ],
       dir,
     );
-    return {
-      key: await readFile(join(dir, 'key.pem'), 'utf8'),
-      cert: await readFile(join(dir, 'cert.pem'), 'utf8'),
-    };
+    return readKeyPair(dir);
   });
+}
+
+/** The key.pem and cert.pem openssl wrote in `dir`. */
+async function readKeyPair(dir: string): Promise<KeyPair> {
+  return {
+    key: await readFile(join(dir, 'key.pem'), 'utf8'),
+    cert: await readFile(join(dir, 'cert.pem'), 'utf8'),
+  };
 }
 
 /** The extension section for a certificate of `use` with `altNames`. */
@@ -150,9 +155,6 @@ export function issueCertificate(ca: KeyPair, req: CertificateRequest): Promise<
       ],
       dir,
     );
-    return {
-      key: await readFile(join(dir, 'key.pem'), 'utf8'),
-      cert: await readFile(join(dir, 'cert.pem'), 'utf8'),
-    };
+    return readKeyPair(dir);
   });
 }

@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import { FerryError } from '../common/errors.js';
+import { describeErrno } from '../common/node/errno.js';
 
 /** Socket file name inside ferryd's run directory (see daemon/config.ts). */
 export const SOCKET_NAME = 'ferry-sock';
@@ -29,4 +30,15 @@ export function defaultSocketPath(
     'INVALID_ARG',
     `Unexpected QEMU URI path '${uriPath}', try qemu:///system or qemu:///session`,
   );
+}
+
+/**
+ * "Failed to connect socket to 'PATH': Why", as virsh says it: for the unix transport and for
+ * the ssh helper that reaches the same socket on the far host.
+ */
+export function socketConnectError(path: string, err: NodeJS.ErrnoException | string): FerryError {
+  const why = typeof err === 'string' ? err : describeErrno(err);
+  return new FerryError('CONNECT_FAILED', `Failed to connect socket to '${path}': ${why}`, {
+    ...(typeof err === 'string' ? {} : { cause: err }),
+  });
 }

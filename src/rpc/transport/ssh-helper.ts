@@ -7,8 +7,7 @@
  * @module
  */
 import { createConnection } from 'node:net';
-import { describeErrno } from '../../common/node/errno.js';
-import { defaultSocketPath } from '../socket-path.js';
+import { defaultSocketPath, socketConnectError } from '../socket-path.js';
 
 /** The line written once connected to ferryd; the client waits for it (see ssh.ts). */
 export const SSH_HELPER_GREETING = 'FERRY-SSH-HELPER 1';
@@ -35,10 +34,7 @@ export function runSshHelper(argv: readonly string[]): Promise<number> {
       resolve(code);
     };
     socket.once('error', (err) => {
-      if (!connected)
-        process.stderr.write(
-          `error: Failed to connect socket to '${path}': ${describeErrno(err)}\n`,
-        );
+      if (!connected) process.stderr.write(`error: ${socketConnectError(path, err).message}\n`);
       finish(connected ? 0 : 1);
     });
     socket.once('connect', () => {

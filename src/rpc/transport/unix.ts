@@ -9,6 +9,7 @@ import type { Server, Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { FerryError } from '../../common/errors.js';
 import { describeErrno } from '../../common/node/errno.js';
+import { socketConnectError } from '../socket-path.js';
 import type { Transport } from './index.js';
 import { acceptStream, closeServer, StreamTransport, whenConnected } from './stream.js';
 import type { StreamTransportOptions } from './stream.js';
@@ -34,13 +35,6 @@ export interface UnixListener {
   close(): Promise<void>;
 }
 
-function connectFailed(path: string, err: NodeJS.ErrnoException | string): FerryError {
-  const why = typeof err === 'string' ? err : describeErrno(err);
-  return new FerryError('CONNECT_FAILED', `Failed to connect socket to '${path}': ${why}`, {
-    ...(typeof err === 'string' ? {} : { cause: err }),
-  });
-}
-
 /**
  * Connects to a unix socket and wraps it in a {@link StreamTransport}; fails with a
  * CONNECT_FAILED FerryError naming the path and the OS reason.
@@ -51,7 +45,7 @@ export async function connectUnix(
 ): Promise<Transport> {
   const { timeoutMs = 5000, ...transportOptions } = options;
   const socket = await whenConnected(createConnection({ path }), timeoutMs, (why) =>
-    connectFailed(path, why),
+    socketConnectError(path, why),
   );
   return new StreamTransport(socket, { ...transportOptions, peer: `unix:${path}` });
 }
