@@ -77,12 +77,34 @@ export interface ClockDef {
 
 export type DiskBus = 'virtio' | 'sata' | 'ide' | 'scsi';
 
+/** A disk QEMU opens itself over the network (libvirt's <disk type='network'>). */
+export interface NetworkDiskSource {
+  protocol: 'nbd' | 'nfs';
+  /** NBD: the export name; NFS: the image's path on the server ('/export/vm.qcow2'). */
+  name: string;
+  host: string;
+  /** Absent: the protocol's default (NBD 10809; NFS asks the server's portmapper). */
+  port?: number;
+  /** NFS: the user and group QEMU presents to the server (libvirt's <identity>). */
+  identity?: { user?: string; group?: string };
+}
+
+/** A disk named by storage pool and volume (libvirt's <disk type='volume'>). */
+export interface VolumeDiskSource {
+  pool: string;
+  volume: string;
+}
+
 export interface DiskDef {
-  type: 'file' | 'block';
+  type: 'file' | 'block' | 'network' | 'volume';
   device: 'disk' | 'cdrom';
   driver: { name: 'qemu'; type: 'raw' | 'qcow2'; cache?: string; io?: string };
-  /** Host path of the image or block device; absent for an empty cdrom. */
+  /** Host path of the image or block device (types file and block); absent for an empty cdrom. */
   source?: string;
+  /** Type network: where QEMU connects. */
+  network?: NetworkDiskSource;
+  /** Type volume: the pool and volume, resolved to a path or a network source at start. */
+  volume?: VolumeDiskSource;
   target: { dev: string; bus: DiskBus };
   readonly: boolean;
   shareable: boolean;

@@ -92,7 +92,8 @@ function checkDisks(def: DomainDef): void {
     if (!/^[a-z]+[0-9a-z]*$/.test(dev)) invalid(`Invalid disk target '${dev}'`);
     if (targets.has(dev)) invalid(`Duplicate disk target '${dev}'`);
     targets.add(dev);
-    if (disk.device === 'disk' && (disk.source === undefined || disk.source === '')) {
+    const located = disk.network !== undefined || disk.volume !== undefined;
+    if (disk.device === 'disk' && !located && (disk.source === undefined || disk.source === '')) {
       invalid(`Disk '${dev}' has no source: only a cdrom may be empty`);
     }
     if (disk.device === 'cdrom' && disk.target.bus === 'virtio') {

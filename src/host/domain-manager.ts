@@ -207,6 +207,11 @@ export class DomainManager extends DomainRegistry {
     }
   }
 
+  /** Throws ACCESS_DENIED when this host's policy forbids what `def` asks (paths, passthrough). */
+  checkPolicy(def: DomainDef): void {
+    this.launcher.checkPolicy(def);
+  }
+
   /** Starts QEMU waiting for an incoming migration of `def`; the domain shows paused (migrating). */
   async startIncoming(def: DomainDef): Promise<DomainRecord> {
     const existing = this.conflictCheck(def);

@@ -36,7 +36,10 @@ import {
   pauseOnSourceLoss,
   reopenStream,
 } from './incoming-postcopy.js';
-import { allocatePort, DEFAULT_PORT_RANGE, streamUris } from './ports.js';
+import { advertisedHost, allocatePort, DEFAULT_PORT_RANGE, streamUris } from './ports.js';
+import { exportIncomingDisks, prepareIncomingDisks } from './storage/destination-storage.js';
+import { stopDiskExports } from './storage/nbd-export.js';
+import { removeCreated } from './storage/targets.js';
 import { DEFAULT_MIGRATION_TLS_DIR, enableMigrationTls } from './tls.js';
 
 export type { PrepareRequest, SourceConnection } from './incoming-job.js';
@@ -89,7 +92,16 @@ export class IncomingMigrations {
     }
     const { def } = parseDomainXml(req.xml);
     const existedBefore = domains.find(def.uuid) !== undefined;
-    const rec = await domains.startIncoming(def);
+    const disks = req.disks;
+    let created: string[] = [];
+    if (disks !== undefined) {
+      domains.checkPolicy(def);
+      created = await prepareIncomingDisks(def, disks);
+    }
+    const rec = await domains.startIncoming(def).catch((err: unknown) => {
+      removeCreated(created);
+      throw err;
+    });
     const proc = rec.proc;
     try {
       if (proc === undefined)
@@ -105,6 +117,15 @@ export class IncomingMigrations {
       const port = await allocatePort(listen, this.#opts.portRange ?? DEFAULT_PORT_RANGE, taken);
       const uris = streamUris(listen, port, req.destHost);
       await qmp.execute('migrate-incoming', { uri: uris.listen });
+      const copying = disks !== undefined && disks.copy.length > 0;
+      const nbdPort = copying
+        ? await exportIncomingDisks(qmp, disks, {
+            listen,
+            range: this.#opts.portRange ?? DEFAULT_PORT_RANGE,
+            taken: new Set([...taken, port]),
+            tls: req.tls === true,
+          })
+        : undefined;
       const entry: DestinationEntry = {
         role: 'destination',
         jobId,
@@ -118,6 +139,8 @@ export class IncomingMigrations {
         suspend: false,
         listen,
         ...(req.destHost === undefined ? {} : { destHost: req.destHost }),
+        ...(created.length === 0 ? {} : { createdImages: created }),
+        ...(copying ? { diskExports: true } : {}),
       };
       this.#opts.journal.write(entry);
       const job: IncomingJob = {
@@ -140,9 +163,16 @@ export class IncomingMigrations {
       this.#followStatus(job);
       this.#followSource(job, source);
       crashPoint('destination-prepared');
-      return { migrateUri: uris.advertised, jobId };
+      return {
+        migrateUri: uris.advertised,
+        jobId,
+        ...(nbdPort === undefined
+          ? {}
+          : { nbd: { host: advertisedHost(listen, req.destHost), port: nbdPort } }),
+      };
     } catch (err) {
       await domains.discardIncoming(rec).catch(() => undefined);
+      removeCreated(created);
       throw err;
     }
   }
@@ -235,6 +265,7 @@ export class IncomingMigrations {
           ? 'the incoming QEMU ended while ferryd was down'
           : 'ferryd restarted before the source handed the guest over; incoming guest discarded';
       if (rec?.proc !== undefined) await domains.discardIncoming(rec);
+      removeCreated(entry.createdImages ?? []);
       const stats = failedJob('Incoming migration', why);
       if (rec !== undefined) rec.lastJob = stats;
       journal.finish(entry, 'failed', stats);
@@ -336,6 +367,9 @@ export class IncomingMigrations {
       job.entry.phase = 'resuming';
       this.#opts.journal.write(job.entry);
       crashPoint('destination-resuming');
+      // The copied disks are final: from now on only the guest writes to them.
+      const qmp = job.rec.proc?.qmp;
+      if (job.entry.diskExports === true && qmp !== undefined) await stopDiskExports(qmp);
       await this.#opts.domains.finishIncoming(job.rec, !job.entry.suspend, job.entry.persistent);
       job.resumed = true;
       crashPoint('destination-resumed');
@@ -407,6 +441,7 @@ export class IncomingMigrations {
     const stats = failedJob('Incoming migration');
     domains.releaseJob(job.rec, stats);
     await domains.discardIncoming(job.rec);
+    removeCreated(job.entry.createdImages ?? []);
     // Journaled after the QEMU is gone, so a crash in between discards again on restart.
     job.entry = this.#opts.journal.finish(job.entry, 'failed', stats);
   }

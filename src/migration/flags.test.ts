@@ -73,8 +73,11 @@ test('capabilitiesFor() and parametersFor() follow the flag table', () => {
     capabilitiesFor(f, 'source')
       .filter((c) => !c.state)
       .map((c) => c.capability),
-    ['postcopy-ram'],
+    ['postcopy-ram', 'pause-before-switchover'],
   );
+  // A storage copy: QEMU waits before the switch-over so the mirrors finish with the guest paused.
+  const copy = capabilitiesFor(flags({ live: true, copyStorageAll: true }), 'source');
+  assert.ok(copy.some((c) => c.capability === 'pause-before-switchover' && c.state));
   const tuning = { downtimeMs: 300, bandwidthMiBs: UNLIMITED_BANDWIDTH_MIBS };
   assert.deepEqual(parametersFor(f, 'destination', tuning), { 'multifd-channels': 4 });
   const src = parametersFor(f, 'source', tuning);

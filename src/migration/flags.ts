@@ -38,6 +38,8 @@ export function checkFlags(f: MigrateFlags, domain: DomainFacts): void {
       ['--bandwidth', f.bandwidth !== undefined],
       ['--migrateuri', f.migrateUri !== undefined],
       ['--tls', f.tls],
+      ['--copy-storage-inc', f.copyStorageInc],
+      ['--disks-port', f.disksPort !== undefined],
     ] as const;
     const bad = live.filter(([, on]) => on).map(([name]) => name);
     if (bad.length > 0)
@@ -75,6 +77,21 @@ export function checkFlags(f: MigrateFlags, domain: DomainFacts): void {
     refuse('Options --timeout-suspend and --timeout-postcopy require --timeout');
   }
   if (f.timeout !== undefined && !f.live) refuse('Option --timeout requires --live');
+  checkStorageFlags(f);
+}
+
+function checkStorageFlags(f: MigrateFlags): void {
+  const copying = f.copyStorageAll || f.copyStorageInc;
+  if (f.copyStorageAll && f.copyStorageInc)
+    refuse('Options --copy-storage-all and --copy-storage-inc are mutually exclusive');
+  if (f.migrateDisks !== undefined && !copying)
+    refuse('Option --migrate-disks requires --copy-storage-all or --copy-storage-inc');
+  if (f.disksPort !== undefined && !copying)
+    refuse('Option --disks-port requires --copy-storage-all or --copy-storage-inc');
+  if (copying && f.postcopy)
+    refuse(
+      'Options --postcopy and --copy-storage-all/--copy-storage-inc cannot be combined: the disks must be in sync before the switch-over',
+    );
   if (f.timeoutPostcopy && !f.postcopy) refuse('Option --timeout-postcopy requires --postcopy');
 }
 
@@ -124,6 +141,12 @@ const CAPABILITY_TABLE: readonly {
   { capability: 'multifd', when: (f) => f.parallel, both: true },
   { capability: 'postcopy-ram', when: (f) => f.postcopy, both: true },
   { capability: 'auto-converge', when: (f) => f.autoConverge, both: false },
+  // Disks copied: QEMU stops before the switch-over so the mirrors finish with the guest paused.
+  {
+    capability: 'pause-before-switchover',
+    when: (f) => !f.offline && (f.copyStorageAll || f.copyStorageInc),
+    both: false,
+  },
 ];
 
 /**

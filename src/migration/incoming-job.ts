@@ -11,6 +11,7 @@ import { guestFailedError } from './guest-evidence.js';
 import { watchGuestAfterSwitchover } from './guest-watch.js';
 import type { DestinationEntry, MigrationJournal } from './journal.js';
 import { jobStatsFrom, nextMigrationEvent, type MigrationInfo } from './stats.js';
+import type { IncomingDisks } from './storage/destination-storage.js';
 
 export interface PrepareRequest {
   xml: string;
@@ -24,6 +25,8 @@ export interface PrepareRequest {
   destHost?: string | undefined;
   /** Receive over TLS (PrepareParams.tls). */
   tls?: boolean | undefined;
+  /** The guest's disks (PrepareParams.disks): probes of shared ones, copies to make ready. */
+  disks?: IncomingDisks | undefined;
 }
 
 /** The source ferryd's connection a call came on: its loss matters to the job. */

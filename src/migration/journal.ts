@@ -77,6 +77,10 @@ export const DestinationEntry = z.strictObject({
    */
   listen: z.string().optional(),
   destHost: z.string().optional(),
+  /** Disk images this host created for the job: removed if it fails (never pre-created ones). */
+  createdImages: z.array(z.string()).optional(),
+  /** The QEMU exports disks for a storage copy: stopped before the guest runs here. */
+  diskExports: z.boolean().optional(),
 });
 export type DestinationEntry = z.output<typeof DestinationEntry>;
 

@@ -32,6 +32,12 @@ export async function allocatePort(
   );
 }
 
+/** Where the source reaches a destination QEMU listening at `listen` (see streamUris). */
+export function advertisedHost(listen: string, destHost?: string): string {
+  const wildcard = listen === '0.0.0.0' || listen === '::';
+  return wildcard ? (destHost ?? '127.0.0.1') : listen;
+}
+
 /**
  * QEMU's stream URIs for `port` at `listen`: where it listens, and where the source sends the
  * stream (for a wildcard address, `destHost`, the name the source reached this host by, else
@@ -42,8 +48,7 @@ export function streamUris(
   port: number,
   destHost?: string,
 ): { listen: string; advertised: string } {
-  const wildcard = listen === '0.0.0.0' || listen === '::';
-  const advertised = wildcard ? (destHost ?? '127.0.0.1') : listen;
+  const advertised = advertisedHost(listen, destHost);
   return {
     listen: `tcp:${formatHostPort(listen, port)}`,
     advertised: `tcp:${formatHostPort(advertised, port)}`,

@@ -47,6 +47,8 @@ export interface OutgoingJob {
   /** Progress listeners: the caller of migration.start, and of each --postcopy-resume. */
   progress: Set<(stats: JobStats) => void>;
   ended: Outcome<{ name: string; stats: JobStats }>;
+  /** Folds a storage copy's progress into a sample (domjobinfo's File fields). */
+  withDisks: (stats: JobStats) => Promise<JobStats>;
 }
 
 /** The handle the host keeps for the job while it runs (DomainManager.acquireJob). */
@@ -58,8 +60,10 @@ export function outgoingJobHandle(job: OutgoingJob): ActiveJob {
     id: job.id,
     operation: 'Outgoing migration',
     stats: async () =>
-      link.describe(
-        jobStatsFrom(await qmp.execute<MigrationInfo>('query-migrate'), 'Outgoing migration'),
+      job.withDisks(
+        link.describe(
+          jobStatsFrom(await qmp.execute<MigrationInfo>('query-migrate'), 'Outgoing migration'),
+        ),
       ),
     abort: async () => {
       const now = await status().catch(() => 'none');

@@ -28,6 +28,13 @@ export interface WatchHooks {
   onPostcopyStatus(status: string): void;
   /** Adds what only the job knows to a sample (e.g. what is done about a pause). */
   describe(stats: JobStats): JobStats;
+  /** Adds the disks' progress to a sample (a storage copy runs beside the stream). */
+  withDisks?(stats: JobStats): Promise<JobStats>;
+  /**
+   * QEMU paused the guest before the switch-over (capability pause-before-switchover): finish
+   * what must end with the guest paused (the disk mirrors); the watch then lets QEMU go on.
+   */
+  onPreSwitchover?(): Promise<void>;
 }
 
 /** Polls QEMU until the job ends, reporting progress and applying the timeout policy. */
@@ -44,6 +51,7 @@ export async function watch(
   let postcopyStarted = false;
   let lastProgress = 0;
   let timeoutApplied = false;
+  let preSwitchoverDone = false;
   for (;;) {
     // Armed before the query, so a status change between the two is not missed.
     const wake = nextMigrationEvent(qmp);
@@ -57,7 +65,14 @@ export async function watch(
       hooks.onPostcopyStatus(info.status);
     }
     // Described after the hooks, so a sample tells what is being done about a pause.
-    const stats = hooks.describe(jobStatsFrom(info, 'Outgoing migration'));
+    const described = hooks.describe(jobStatsFrom(info, 'Outgoing migration'));
+    const stats = hooks.withDisks === undefined ? described : await hooks.withDisks(described);
+    if (info.status === 'pre-switchover' && !preSwitchoverDone) {
+      preSwitchoverDone = true;
+      await hooks.onPreSwitchover?.();
+      await qmp.execute('migrate-continue', { state: 'pre-switchover' });
+      continue;
+    }
     if (info.status === 'completed') {
       const final = await completedStats(qmp, info, stats);
       onProgress(final);

@@ -27,6 +27,7 @@ import { connectPeer, type PeerClient } from './peer.js';
 import { settleAfterSwitchover } from './settle.js';
 import { outcomeOf, outgoingJobHandle } from './source-job.js';
 import { SourcePostcopy } from './source-postcopy.js';
+import { SourceStorage } from './storage/source-storage.js';
 import { failedStats, watch, type JobControl } from './source-watch.js';
 import { checkMigrationTlsFiles, disableMigrationTls, enableMigrationTls } from './tls.js';
 
@@ -207,6 +208,7 @@ async function live(
     for (const cb of progress) cb(stats);
   };
   const ended = outcomeOf<{ name: string; stats: JobStats }>();
+  let storage: SourceStorage | undefined;
   domains.acquireJob(
     rec,
     outgoingJobHandle({
@@ -219,6 +221,7 @@ async function live(
       switchedOver,
       progress,
       ended,
+      withDisks: (stats) => storage?.withDisks(stats) ?? Promise.resolve(stats),
     }),
   );
   try {
@@ -240,6 +243,9 @@ async function live(
       enter('begin', 'source-begin');
       // Before anything changes: a missing certificate is the user's to fix, not a rollback.
       if (flags.tls) checkMigrationTlsFiles(opts.tlsDir, 'client');
+      // Which disks are copied, and proof that the others are shared: before anything changes.
+      storage = await SourceStorage.begin(def, flags);
+      const disks = storage;
       const destHost = parseConnectionUri(dest.uri).host;
       if (!flags.live && entry.wasRunning) await domains.pauseForMigration(rec);
       const preparing = link.requirePeer().call('migration.prepare', {
@@ -252,6 +258,7 @@ async function live(
         ...(flags.listenAddress === undefined ? {} : { listenAddress: flags.listenAddress }),
         ...(destHost === undefined ? {} : { destHost }),
         tls: flags.tls,
+        ...(def.devices.disks.length === 0 ? {} : { disks: disks.prepareParams() }),
       });
       // Set up this side's QEMU while the destination starts its own (the longest step before
       // the stream). Should this fail, a prepared destination cleans up when the peer closes.
@@ -263,9 +270,18 @@ async function live(
         if (flags.tls) await enableMigrationTls(qmp, opts.tlsDir, 'client', destHost);
         else await disableMigrationTls(qmp);
       })();
-      const [prepared] = await Promise.all([preparing, settingUp]);
+      const [prepared] = await Promise.all([preparing.finally(() => disks.probed()), settingUp]);
       entry.destJobId = prepared.jobId;
       enter('prepared', 'source-prepared');
+      // The disks first: memory moves once every copied disk is in sync.
+      await disks.copy(
+        qmp,
+        prepared.nbd === undefined
+          ? undefined
+          : { ...prepared.nbd, tlsHostname: flags.tls ? destHost : undefined },
+        report,
+        () => (control.aborted ? failureMessage(undefined, control) : control.peerLost),
+      );
       const uri = flags.migrateUri ?? prepared.migrateUri;
       if (uri === undefined)
         throw new MigrationError('prepare', 'Destination gave no migration URI');
@@ -277,7 +293,10 @@ async function live(
         onPostcopy: () => link.entered(),
         onPostcopyStatus: (status) => link.onStatus(status),
         describe: (s) => link.describe(s),
+        withDisks: (s) => disks.withDisks(s),
+        onPreSwitchover: () => disks.complete(),
       });
+      stats = disks.final(stats);
       switchOver();
       guestFailure = await finish(link.requirePeer(), false, stats).then(
         () => undefined,
@@ -313,6 +332,9 @@ async function live(
           .catch(() => undefined);
       }
       await qmp.execute('migrate_cancel').catch(() => undefined);
+      await storage?.abort().catch((e: unknown) => {
+        log.error({ domain: def.name, err: messageOf(e) }, 'cannot stop the disk mirrors');
+      });
       await domains.resumeAfterFailedMigration(rec, entry.wasRunning).catch((e: unknown) => {
         log.error({ domain: def.name, err: messageOf(e) }, 'cannot resume the source guest');
       });

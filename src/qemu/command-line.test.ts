@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { DomainDef } from '../domain/def.js';
+import type { DiskDef, DomainDef } from '../domain/def.js';
 import { FerryError } from '../common/errors.js';
 import { withBootDefaults } from '../domain/defaults.js';
 import { buildCommandLine, effectiveSerials, qemuOptValue } from './command-line.js';
@@ -103,6 +103,45 @@ test('buildCommandLine() maps type kvm to the KVM accelerator and custom CPUs to
   assert.equal(argv[argv.indexOf('-cpu') + 1], 'Haswell-noTSX,vmx=on,pcid=off');
 });
 
+test("buildCommandLine() opens network disks with QEMU's own NBD and NFS clients", () => {
+  const disk = (dev: string, network: NonNullable<DiskDef['network']>): DiskDef => ({
+    type: 'network',
+    device: 'disk',
+    driver: { name: 'qemu', type: 'raw', cache: 'none' },
+    network,
+    target: { dev, bus: 'virtio' },
+    readonly: false,
+    shareable: true,
+    extra: [],
+  });
+  const def = baseDef({
+    devices: {
+      ...baseDef().devices,
+      disks: [
+        disk('vda', { protocol: 'nbd', name: 'vm1', host: '10.0.0.5' }),
+        disk('vdb', { protocol: 'nfs', name: '/srv/nfs/vm1.qcow2', host: 'store' }),
+      ],
+    },
+  });
+  const list = buildCommandLine(def, ctx);
+  const blockdevs = list.flatMap((a, i): Record<string, unknown>[] =>
+    list[i - 1] === '-blockdev' ? [JSON.parse(a) as Record<string, unknown>] : [],
+  );
+  assert.deepEqual(blockdevs[0], {
+    driver: 'nbd',
+    'node-name': 'ferry-vda-storage',
+    server: { type: 'inet', host: '10.0.0.5', port: '10809' },
+    export: 'vm1',
+    cache: { direct: true, 'no-flush': false },
+    'read-only': false,
+  });
+  const nfs = blockdevs[2];
+  assert.ok(nfs !== undefined);
+  assert.equal(nfs['driver'], 'nfs');
+  assert.equal(nfs['path'], '/srv/nfs/vm1.qcow2');
+  assert.match(list.join(' '), /drive=ferry-vdb-format,write-cache=on,share-rw=on,id=virtio-disk1/);
+});
+
 test('buildCommandLine() wires disks, NICs and an appending file serial', () => {
   const def = baseDef({
     devices: {
@@ -146,14 +185,46 @@ test('buildCommandLine() wires disks, NICs and an appending file serial', () => 
       extra: [],
     },
   });
-  const argv = buildCommandLine(def, ctx).join(' ');
+  const list = buildCommandLine(def, ctx);
+  const argv = list.join(' ');
+  const blockdevs = list.flatMap((a, i): Record<string, unknown>[] =>
+    list[i - 1] === '-blockdev' ? [JSON.parse(a) as Record<string, unknown>] : [],
+  );
+  assert.deepEqual(blockdevs, [
+    {
+      driver: 'file',
+      filename: '/img/a,b.qcow2',
+      'node-name': 'ferry-vda-storage',
+      cache: { direct: true, 'no-flush': false },
+      'read-only': false,
+    },
+    {
+      'node-name': 'ferry-vda-format',
+      driver: 'qcow2',
+      file: 'ferry-vda-storage',
+      'read-only': false,
+    },
+    {
+      driver: 'file',
+      filename: '/iso',
+      'node-name': 'ferry-sda-storage',
+      cache: { direct: false, 'no-flush': false },
+      'read-only': true,
+    },
+    {
+      'node-name': 'ferry-sda-format',
+      driver: 'raw',
+      file: 'ferry-sda-storage',
+      'read-only': true,
+    },
+  ]);
   assert.match(
     argv,
-    /-drive file=\/img\/a,,b\.qcow2,if=none,id=drive-vda,format=qcow2,cache=none -device virtio-blk-pci,drive=drive-vda,id=virtio-disk0/,
+    /-device virtio-blk-pci,drive=ferry-vda-format,write-cache=on,id=virtio-disk0/,
   );
   assert.match(
     argv,
-    /-device ich9-ahci,id=sata0 -device ide-cd,bus=sata0\.0,drive=drive-sda,id=sata-disk1/,
+    /-device ich9-ahci,id=sata0 -device ide-cd,bus=sata0\.0,drive=ferry-sda-format,id=sata-disk1/,
   );
   assert.match(
     argv,

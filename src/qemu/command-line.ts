@@ -6,6 +6,7 @@
  */
 import type { CharDevDef, CpuDef, DiskDef, DomainDef, InterfaceDef } from '../domain/def.js';
 import { FerryError } from '../common/errors.js';
+import { diskBackendArgs } from './disk-args.js';
 
 export type Accelerator = 'tcg' | 'kvm';
 
@@ -67,13 +68,7 @@ export function qemuOptValue(value: string): string {
 }
 
 function diskArgs(disk: DiskDef, index: number, state: { sata: boolean }): string[] {
-  const id = `drive-${disk.target.dev}`;
-  const drive = [`if=none`, `id=${id}`, `format=${disk.driver.type}`];
-  if (disk.source !== undefined) drive.unshift(`file=${qemuOptValue(disk.source)}`);
-  if (disk.readonly || disk.device === 'cdrom') drive.push('readonly=on');
-  if (disk.driver.cache !== undefined) drive.push(`cache=${disk.driver.cache}`);
-  if (disk.driver.io !== undefined) drive.push(`aio=${disk.driver.io}`);
-  const args = ['-drive', drive.join(',')];
+  const { args, deviceOpts } = diskBackendArgs(disk);
   const devId = `${disk.target.bus}-disk${index}`;
   switch (disk.target.bus) {
     case 'virtio':
@@ -83,7 +78,7 @@ function diskArgs(disk: DiskDef, index: number, state: { sata: boolean }): strin
           `Disk '${disk.target.dev}': a cdrom cannot be on the virtio bus`,
         );
       }
-      args.push('-device', `virtio-blk-pci,drive=${id},id=${devId}`);
+      args.push('-device', `virtio-blk-pci${deviceOpts},id=${devId}`);
       break;
     case 'sata':
       if (!state.sata) {
@@ -92,14 +87,14 @@ function diskArgs(disk: DiskDef, index: number, state: { sata: boolean }): strin
       }
       args.push(
         '-device',
-        `${disk.device === 'cdrom' ? 'ide-cd' : 'ide-hd'},bus=sata0.${sataUnit(disk.target.dev)},drive=${id},id=${devId}`,
+        `${disk.device === 'cdrom' ? 'ide-cd' : 'ide-hd'},bus=sata0.${sataUnit(disk.target.dev)}${deviceOpts},id=${devId}`,
       );
       break;
     case 'ide': {
       const unit = ideUnit(disk.target.dev);
       args.push(
         '-device',
-        `${disk.device === 'cdrom' ? 'ide-cd' : 'ide-hd'},bus=ide.${Math.floor(unit / 2)},unit=${unit % 2},drive=${id},id=${devId}`,
+        `${disk.device === 'cdrom' ? 'ide-cd' : 'ide-hd'},bus=ide.${Math.floor(unit / 2)},unit=${unit % 2}${deviceOpts},id=${devId}`,
       );
       break;
     }

@@ -23,6 +23,9 @@ const NO_FLAGS = {
   abortOnError: false,
   tls: false,
   postcopyResume: false,
+  copyStorageAll: false,
+  copyStorageInc: false,
+  unsafe: false,
 };
 
 test('parseMigrateArgs() maps every virsh flag to MigrateFlags', () => {
@@ -40,6 +43,8 @@ test('parseMigrateArgs() maps every virsh flag to MigrateFlags', () => {
       '--abort-on-error',
       '--tls',
     ],
+    ...['--copy-storage-all', '--copy-storage-inc', '--migrate-disks', 'vda,vdb,vda'],
+    ...['--disks-port', '49200', '--unsafe'],
     '--postcopy-resume',
     'vm1',
     'qemu+tcp://10.0.0.2/system',
@@ -71,6 +76,11 @@ test('parseMigrateArgs() maps every virsh flag to MigrateFlags', () => {
       listenAddress: '0.0.0.0',
       abortOnError: true,
       tls: true,
+      copyStorageAll: true,
+      copyStorageInc: true,
+      migrateDisks: ['vda', 'vdb'],
+      disksPort: 49200,
+      unsafe: true,
       postcopyResume: true,
     },
   });

@@ -56,6 +56,11 @@ interface MigrateOpts {
   parallel?: boolean;
   parallelConnections?: string;
   bandwidth?: string;
+  copyStorageAll?: boolean;
+  copyStorageInc?: boolean;
+  migrateDisks?: string;
+  disksPort?: string;
+  unsafe?: boolean;
 }
 
 /** The options of `virsh migrate` that Ferry implements, with virsh's help texts. */
@@ -103,6 +108,14 @@ function declareMigrate(cmd: Command): Command {
     .option('--parallel-connections <number>', 'number of connections for parallel migration')
     .option('--bandwidth <number>', 'migration bandwidth limit in MiB/s')
     .option('--tls', 'use TLS for migration of domain memory')
+    .option('--copy-storage-all', 'migration with non-shared storage with full disk copy')
+    .option(
+      '--copy-storage-inc',
+      'migration with non-shared storage with incremental copy (same base image shared between source and destination)',
+    )
+    .option('--migrate-disks <string>', 'comma separated list of disks to be migrated')
+    .option('--disks-port <number>', 'port to use by target server for incoming disks migration')
+    .option('--unsafe', 'force migration even if it may be unsafe')
     .option('--tunnelled', 'tunnelled migration (not supported: use --tls to encrypt the stream)');
 }
 
@@ -148,6 +161,9 @@ function toRequest(positionals: readonly (string | undefined)[], o: MigrateOpts)
     abortOnError: on(o.abortOnError),
     tls: on(o.tls),
     postcopyResume: on(o.postcopyResume),
+    copyStorageAll: on(o.copyStorageAll),
+    copyStorageInc: on(o.copyStorageInc),
+    unsafe: on(o.unsafe),
   };
   // exactOptionalPropertyTypes: absent options stay absent rather than `undefined`.
   const numbers = [
@@ -160,12 +176,22 @@ function toRequest(positionals: readonly (string | undefined)[], o: MigrateOpts)
       numberOption(o.postcopyBandwidth, '--postcopy-bandwidth', Number.MAX_SAFE_INTEGER),
     ],
     ['bandwidth', numberOption(o.bandwidth, '--bandwidth', Number.MAX_SAFE_INTEGER)],
+    ['disksPort', numberOption(o.disksPort, '--disks-port', 65535)],
   ] as const;
   for (const [key, value] of numbers) if (value !== undefined) flags[key] = value;
   if (o.dname !== undefined) flags.dname = o.dname;
   if (o.migrateuri !== undefined) flags.migrateUri = o.migrateuri;
   if (o.listenAddress !== undefined) flags.listenAddress = o.listenAddress;
+  if (o.migrateDisks !== undefined) flags.migrateDisks = diskList(o.migrateDisks);
   return { domain, destUri, flags, verbose: on(o.verbose) };
+}
+
+/** `--migrate-disks vda,vdb`: targets, each once. */
+function diskList(text: string): string[] {
+  const disks = text.split(',').map((d) => d.trim());
+  if (disks.some((d) => d === ''))
+    throw new Error(`invalid argument: --migrate-disks '${text}' has an empty disk target`);
+  return [...new Set(disks)];
 }
 
 /** Parses `migrate`'s arguments (argv after the command name) as `ferry migrate` would. */

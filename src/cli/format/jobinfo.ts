@@ -5,7 +5,10 @@
  * for byte (see the captures in format/jobinfo.test.ts).
  * @module
  */
+import { formatCapacity } from '../../common/capacity.js';
 import type { JobStats } from '../../rpc/schema/migration.js';
+
+export { formatCapacity };
 
 /**
  * JobStats plus libvirt's two "w/o network" times. JobStats does not carry them (yet); when a
@@ -22,7 +25,6 @@ export interface JobInfoOptions {
 
 /** QEMU's page size when a job does not say (dirty rate arrives in bytes/s, virsh prints pages/s). */
 const DEFAULT_PAGE_SIZE = 4096;
-const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'] as const;
 
 /** The whole `virsh domjobinfo` output for a job, ending with virsh's blank line. */
 export function formatJobInfo(stats: JobInfo, options: JobInfoOptions = {}): string {
@@ -57,10 +59,10 @@ export function formatJobInfo(stats: JobInfo, options: JobInfoOptions = {}): str
     size('Data processed:', processed);
     size('Data remaining:', remaining);
     size('Data total:', total);
-    // Ferry migrates memory only (no storage), so libvirt's memory figures equal the data ones.
-    size('Memory processed:', processed);
-    size('Memory remaining:', remaining);
-    size('Memory total:', total);
+    // Data is memory plus disks (libvirt's sums); without a storage copy the two are equal.
+    size('Memory processed:', processed - (stats.diskProcessed ?? 0));
+    size('Memory remaining:', remaining - (stats.diskRemaining ?? 0));
+    size('Memory total:', total - (stats.diskTotal ?? 0));
     // virsh leaves out a zero bandwidth (`rc && value`).
     if (stats.memoryBandwidth !== undefined && stats.memoryBandwidth !== 0)
       size('Memory bandwidth:', stats.memoryBandwidth, '/s');
@@ -71,6 +73,13 @@ export function formatJobInfo(stats: JobInfo, options: JobInfoOptions = {}): str
     count('Page size:', stats.pageSize, ' bytes');
     count('Iteration:', stats.iteration);
     count('Postcopy requests:', stats.postcopyRequests);
+  }
+  if (stats.diskTotal !== undefined) {
+    size('File processed:', stats.diskProcessed ?? 0);
+    size('File remaining:', stats.diskRemaining ?? 0);
+    size('File total:', stats.diskTotal);
+    if (stats.diskBandwidth !== undefined && stats.diskBandwidth !== 0)
+      size('File bandwidth:', stats.diskBandwidth, '/s');
   }
   count('Constant pages:', stats.constantPages);
   count('Normal pages:', stats.normalPages);
@@ -91,22 +100,4 @@ export function formatJobInfo(stats: JobInfo, options: JobInfoOptions = {}): str
 /** `%-17s ` : the label padded to 17 characters (longer ones are not cut), then one space. */
 function label(text: string): string {
   return `${text.padEnd(17)} `;
-}
-
-/**
- * vshPrettyCapacity + `%-.3lf %s`: the largest binary unit below the value, three decimals.
- * Rounded in exact integer arithmetic, half to even as glibc's printf does for these exactly
- * representable quotients (Number#toFixed rounds ties up: 1.0625 → "1.063", printf → "1.062").
- */
-export function formatCapacity(bytes: number): string {
-  let exp = 0;
-  while (exp < UNITS.length - 1 && bytes >= 1024 ** (exp + 1)) exp++;
-  const divisor = 1024n ** BigInt(exp);
-  const scaled = BigInt(Math.round(bytes)) * 1000n;
-  let thousandths = scaled / divisor;
-  const rest = scaled % divisor;
-  if (rest * 2n > divisor || (rest * 2n === divisor && thousandths % 2n === 1n)) thousandths++;
-  const whole = thousandths / 1000n;
-  const frac = (thousandths % 1000n).toString().padStart(3, '0');
-  return `${whole}.${frac} ${UNITS[exp] ?? 'B'}`;
 }

@@ -10,7 +10,16 @@ import type { ParseOptions } from './index.js';
 const DATA = fileURLToPath(new URL('../../../test/data/domain-xml/', import.meta.url));
 const SCHEMA = '/usr/share/libvirt/schemas/domain.rng';
 /** Golden inputs: NAME.xml formats to NAME.out.xml. Set UPDATE_GOLDEN=1 to rewrite outputs. */
-const GOLDEN = ['minimal', 'full', 'units', 'libvirt-cap1', 'extras', 'panic', 'pvpanic-off'];
+const GOLDEN = [
+  'minimal',
+  'full',
+  'units',
+  'libvirt-cap1',
+  'extras',
+  'panic',
+  'pvpanic-off',
+  'storage',
+];
 
 function opts(): ParseOptions {
   let n = 0;

@@ -108,7 +108,48 @@ function formatDisk(disk: DiskDef): string {
     ['io', driver.io],
   ];
   const pieces: Piece[] = [piece('driver', driverAttrs, [], more)];
-  if (disk.source !== undefined || more?.['source'] !== undefined) {
+  if (disk.network !== undefined) {
+    const net = disk.network;
+    const host = element(
+      'host',
+      [
+        ['name', net.host],
+        ['port', net.port],
+      ],
+      [],
+      more?.['source/host'],
+    );
+    pieces.push(
+      piece(
+        'source',
+        [
+          ['protocol', net.protocol],
+          ['name', net.name],
+        ],
+        net.identity === undefined
+          ? [host]
+          : [
+              host,
+              element(
+                'identity',
+                [
+                  ['user', net.identity.user],
+                  ['group', net.identity.group],
+                ],
+                [],
+                more?.['source/identity'],
+              ),
+            ],
+        more,
+      ),
+    );
+  } else if (disk.volume !== undefined) {
+    const attrs: Attrs = [
+      ['pool', disk.volume.pool],
+      ['volume', disk.volume.volume],
+    ];
+    pieces.push(piece('source', attrs, [], more));
+  } else if (disk.source !== undefined || more?.['source'] !== undefined) {
     pieces.push(piece('source', [[disk.type === 'file' ? 'file' : 'dev', disk.source]], [], more));
   }
   pieces.push(

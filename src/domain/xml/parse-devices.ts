@@ -10,9 +10,11 @@ import type {
   DevicesDef,
   DiskBus,
   DiskDef,
+  NetworkDiskSource,
   GraphicsDef,
   InterfaceDef,
   PanicDef,
+  RawXml,
 } from '../def.js';
 import {
   ElementReader,
@@ -135,8 +137,8 @@ function parseDisk(r: ElementReader): DiskDef {
   const extras = new Extras();
   const type = enumValue(
     r.attr('type') ?? 'file',
-    ['file', 'block'],
-    ['dir', 'network', 'volume', 'nvme', 'vhostuser'],
+    ['file', 'block', 'network', 'volume'],
+    ['dir', 'nvme', 'vhostuser'],
     'Disk type',
   );
   const device = enumValue(
@@ -183,9 +185,25 @@ function parseDisk(r: ElementReader): DiskDef {
       }
       case 'source': {
         once(seen, el, 'disk');
-        const path = child.attr(type === 'file' ? 'file' : 'dev');
-        if (path !== undefined) disk.source = path;
-        extras.leaf('source', child);
+        if (type === 'network') {
+          disk.network = parseNetworkSource(child, extras);
+        } else if (type === 'volume') {
+          disk.volume = {
+            pool: required(
+              child.attr('pool'),
+              "Missing pool attribute in a volume disk's <source>",
+            ),
+            volume: required(
+              child.attr('volume'),
+              "Missing volume attribute in a volume disk's <source>",
+            ),
+          };
+          extras.leaf('source', child);
+        } else {
+          const path = child.attr(type === 'file' ? 'file' : 'dev');
+          if (path !== undefined) disk.source = path;
+          extras.leaf('source', child);
+        }
         break;
       }
       case 'target': {
@@ -218,6 +236,66 @@ function parseDisk(r: ElementReader): DiskDef {
   const { target } = disk;
   if (target === undefined) throw new FerryError('XML_ERROR', 'Missing <target> in <disk>');
   return { ...disk, target, ...unmodelledOf(extras) };
+}
+
+const NETWORK_PROTOCOLS = ['nbd', 'nfs'] as const;
+
+/** <source protocol='nbd' name='export'><host name='h' port='10809'/></source>. */
+function parseNetworkSource(r: ElementReader, extras: Extras): NetworkDiskSource {
+  const protocol = enumValue(
+    required(r.attr('protocol'), "Missing protocol attribute in a network disk's <source>"),
+    NETWORK_PROTOCOLS,
+    ['iscsi', 'rbd', 'sheepdog', 'gluster', 'http', 'https', 'ftp', 'ftps', 'tftp', 'ssh', 'vxhs'],
+    'Network disk protocol',
+  );
+  const name = required(r.attr('name'), "Missing name attribute in a network disk's <source>");
+  extras.attrs('source', r);
+  const hosts = r.children().filter((el) => el.nodeName === 'host');
+  if (hosts.length !== 1) {
+    throw new FerryError(
+      'XML_ERROR',
+      `A network disk's <source> needs exactly one <host>, found ${hosts.length}`,
+    );
+  }
+  const host = new ElementReader(hosts[0] as Element, r.ctx);
+  const source: NetworkDiskSource = {
+    protocol,
+    name,
+    host: required(host.attr('name'), 'Missing name attribute in <host> of a network disk'),
+  };
+  const port = host.attr('port');
+  if (port !== undefined) {
+    if (!/^\d+$/.test(port) || Number(port) < 1 || Number(port) > 65535) {
+      throw new FerryError('XML_ERROR', `Invalid port '${port}' in <host> of a network disk`);
+    }
+    source.port = Number(port);
+  }
+  const transport = host.attr('transport');
+  if (transport !== undefined && transport !== 'tcp') {
+    throw new FerryError(
+      'CONFIG_UNSUPPORTED',
+      `Network disk transport '${transport}' is not supported`,
+    );
+  }
+  extras.leaf('source/host', host);
+  const kept: RawXml[] = [];
+  for (const el of r.children()) {
+    if (el.nodeName === 'host') continue;
+    if (el.nodeName === 'identity' && protocol === 'nfs' && source.identity === undefined) {
+      const id = new ElementReader(el, r.ctx);
+      const user = id.attr('user');
+      const group = id.attr('group');
+      source.identity = {
+        ...(user === undefined ? {} : { user }),
+        ...(group === undefined ? {} : { group }),
+      };
+      extras.leaf('source/identity', id);
+      continue;
+    }
+    r.ctx.keep(el, 'source', kept);
+  }
+  extras.children('source', kept);
+  return source;
 }
 
 function parseInterface(r: ElementReader): InterfaceDef {

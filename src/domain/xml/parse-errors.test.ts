@@ -122,7 +122,7 @@ test('parseDomainXml() requires a <domain> root with a supported type', () => {
 test('parseDomainXml() rejects libvirt features Ferry cannot run as CONFIG_UNSUPPORTED', () => {
   const dev = (xml: string): string => domain(`<devices>${xml}</devices>`);
   const cases: [string, string[]][] = [
-    [dev("<disk type='network'><target dev='vda'/></disk>"), ['Disk type', 'network']],
+    [dev("<disk type='nvme'><target dev='vda'/></disk>"), ['Disk type', 'nvme']],
     [dev("<disk device='floppy'><target dev='fda' bus='fdc'/></disk>"), ['Disk device', 'floppy']],
     [
       dev("<disk><driver type='vmdk'/><source file='/d'/><target dev='vda'/></disk>"),

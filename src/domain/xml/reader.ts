@@ -132,6 +132,11 @@ export class Extras {
     if (kept.length > 0) this.#entry(path).children.push(...kept);
   }
 
+  /** Records verbatim children of a modelled element that also has modelled children. */
+  children(path: string, kept: readonly RawXml[]): void {
+    if (kept.length > 0) this.#entry(path).children.push(...kept);
+  }
+
   /** The collected map, or undefined when nothing was left over. */
   result(): ExtraByPath | undefined {
     return Object.keys(this.#map).length > 0 ? this.#map : undefined;

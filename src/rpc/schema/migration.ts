@@ -4,6 +4,7 @@
  * @module
  */
 import { z } from 'zod';
+import { CopiedDisk, DiskProbe } from './migration-disks.js';
 
 const Count = z.number().int().min(0);
 
@@ -38,6 +39,16 @@ export const MigrateFlags = z.strictObject({
    * through this destination URI now (see migration/postcopy-resume.ts).
    */
   postcopyResume: z.boolean().default(false),
+  /** Copy every writable disk to the destination (NBD server there, blockdev-mirror here). */
+  copyStorageAll: z.boolean().default(false),
+  /** Copy only each qcow2 overlay; its backing file is shared by both hosts. */
+  copyStorageInc: z.boolean().default(false),
+  /** With a copy-storage flag: only these disk targets ('vda'); the rest must be shared. */
+  migrateDisks: z.array(z.string().min(1)).optional(),
+  /** Port of the destination's NBD server (default: the first free in 49152–49215). */
+  disksPort: z.number().int().min(1).max(65535).optional(),
+  /** Migrate even where Ferry cannot tell that shared disks are safe (cache='unsafe'). */
+  unsafe: z.boolean().default(false),
 });
 export type MigrateFlags = z.output<typeof MigrateFlags>;
 
@@ -62,6 +73,11 @@ export const JobStats = z.strictObject({
   setupTimeMs: Count.optional(),
   totalDowntimeMs: Count.optional(),
   autoConvergeThrottle: Count.optional(),
+  /** Storage copy (virsh's File processed/remaining/total/bandwidth); data* include them. */
+  diskProcessed: Count.optional(),
+  diskRemaining: Count.optional(),
+  diskTotal: Count.optional(),
+  diskBandwidth: Count.optional(),
   postcopy: z.boolean().optional(),
   /**
    * A paused post-copy: what is being done about it, e.g. `reconnecting to URI (try 3)` or
@@ -91,12 +107,27 @@ export const PrepareParams = z.strictObject({
   destHost: z.string().optional(),
   /** The source will send over TLS: the destination QEMU must listen with its certificate. */
   tls: z.boolean().default(false),
+  /** The guest's disks: proofs for the shared ones, and the ones the source will copy. */
+  disks: z
+    .strictObject({
+      probes: z.array(DiskProbe),
+      copy: z.array(CopiedDisk),
+      /** Markers next to the copied images: visible here means the copy would overwrite its source. */
+      copyProbes: z.array(DiskProbe).default([]),
+      /** --disks-port: where the NBD server listens; default the first free incoming port. */
+      port: z.number().int().min(1).max(65535).optional(),
+    })
+    .optional(),
 });
 
 export const PrepareResult = z.strictObject({
   /** Where the source QEMU sends the stream, e.g. tcp:127.0.0.1:49152; absent when offline. */
   migrateUri: z.string().optional(),
   jobId: z.string(),
+  /** Where the copied disks are exported (NBD), when the source copies any. */
+  nbd: z.strictObject({ host: z.string(), port: z.number().int() }).optional(),
+  /** Things the user should know that do not stop the migration (e.g. an offline disk missing here). */
+  warnings: z.array(z.string()).optional(),
 });
 
 export const FinishParams = z.strictObject({

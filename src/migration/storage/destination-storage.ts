@@ -1,0 +1,90 @@
+/**
+ * A live or offline migration's disks, on the destination: the source's requests checked
+ * against the definition it sent (a probe or a copy may only name the definition's own disks),
+ * the shared disks proved, the targets of copied disks made ready, and the NBD exports the
+ * source mirrors onto.
+ * @module
+ */
+import { FerryError } from '../../common/errors.js';
+import type { DiskDef, DomainDef } from '../../domain/def.js';
+import type { QmpClient } from '../../qmp/index.js';
+import type { CopiedDisk, DiskProbe } from '../../rpc/schema/migration-disks.js';
+import { allocatePort } from '../ports.js';
+import { imageName } from './image.js';
+import { startDiskExports } from './nbd-export.js';
+import { checkNotShared, checkSharedDisks } from './probe.js';
+import { prepareTargets } from './targets.js';
+
+export interface IncomingDisks {
+  probes: DiskProbe[];
+  copy: CopiedDisk[];
+  copyProbes: DiskProbe[];
+  port?: number | undefined;
+}
+
+function refuse(message: string): never {
+  throw new FerryError('INVALID_ARG', `Bad disk request from the source: ${message}`);
+}
+
+/** Every probe and copy must be about a disk of `def`, at the place `def` says. */
+function checkRequests(def: DomainDef, disks: IncomingDisks): void {
+  const byDev = new Map<string, DiskDef>(def.devices.disks.map((d) => [d.target.dev, d]));
+  for (const probe of [...disks.probes, ...disks.copyProbes]) {
+    const disk = byDev.get(probe.dev) ?? refuse(`no disk '${probe.dev}'`);
+    if (probe.kind === 'marker') {
+      const dir = probe.path.slice(0, probe.path.lastIndexOf('/'));
+      const marker = new RegExp(
+        `^${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/\\.ferry-probe-[0-9a-f]{32}$`,
+      );
+      if (disk.source !== probe.path || !marker.test(probe.marker))
+        refuse(`probe of '${probe.dev}' is not about its image`);
+    } else if (imageName(disk) !== probe.name)
+      refuse(`probe of '${probe.dev}' is not about its image`);
+  }
+  for (const copy of disks.copy) {
+    const disk = byDev.get(copy.dev) ?? refuse(`no disk '${copy.dev}'`);
+    if (disk.source !== copy.path || disk.network !== undefined || disk.driver.type !== copy.format)
+      refuse(`copy of '${copy.dev}' is not about its image`);
+  }
+}
+
+/**
+ * Before the incoming QEMU starts: proves the shared disks, then creates (or accepts) the
+ * targets of copied ones. Returns the images it created, which a failed job removes.
+ */
+export async function prepareIncomingDisks(
+  def: DomainDef,
+  disks: IncomingDisks,
+): Promise<string[]> {
+  checkRequests(def, disks);
+  await checkSharedDisks(disks.probes);
+  await checkNotShared(disks.copyProbes);
+  return prepareTargets(disks.copy);
+}
+
+/** Exports the copied disks of the waiting QEMU; returns the NBD server's port. */
+export async function exportIncomingDisks(
+  qmp: QmpClient,
+  disks: IncomingDisks,
+  at: {
+    listen: string;
+    range: readonly [number, number];
+    taken: ReadonlySet<number>;
+    tls: boolean;
+  },
+): Promise<number> {
+  const port = disks.port ?? (await allocatePort(at.listen, at.range, at.taken));
+  await startDiskExports(qmp, {
+    listen: at.listen,
+    port,
+    devs: disks.copy.map((c) => c.dev),
+    tls: at.tls,
+  }).catch((err: unknown) => {
+    throw new FerryError(
+      'OPERATION_FAILED',
+      `Cannot export the disks for copying on port ${port}: ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err },
+    );
+  });
+  return port;
+}
