@@ -85,7 +85,7 @@ interface DiskGuest {
   check(): Promise<DiskCheck>;
 }
 
-async function diskGuest(d: TestDaemon, name: string): Promise<DiskGuest> {
+function diskGuest(d: TestDaemon, name: string): DiskGuest {
   const serial = join(d.dir, `${name}-serial.log`);
   const image = join(d.dir, `${name}-disk.img`);
   execFileSync('qemu-img', ['create', '-q', '-f', 'raw', image, '64M']);
@@ -158,7 +158,7 @@ const clean = (hb: Heartbeat): boolean => hb.diskCorrupt === 0 && hb.diskLost ==
 
 test('the disk writer and verifier run clean on a raw image, and the disk checks out after an ACPI shutdown', async (t) => {
   const d = await startDaemon(t);
-  const g = await diskGuest(d, 'disk1');
+  const g = diskGuest(d, 'disk1');
 
   // (a) 1 MiB/s on the whole 64 MiB image; the verifier sweeps the written blocks.
   await g.boot('ferry.disk_rate=1');
@@ -214,7 +214,7 @@ test('the disk writer and verifier run clean on a raw image, and the disk checks
 
 test('the verifier catches a block the host puts back to stale or damaged content', async (t) => {
   const d = await startDaemon(t);
-  const g = await diskGuest(d, 'disk2');
+  const g = diskGuest(d, 'disk2');
   // A 4 MiB region of the 64 MiB image: the writer comes round again every 4 s or so, so a
   // block saved early is soon older than the last write acknowledged to it.
   await g.boot('ferry.disk_rate=1 ferry.disk_mb=4');
