@@ -82,7 +82,8 @@ fi
 # ---------------------------------------------------------------- cache check
 stamp_of() {
   {
-    sha256sum "$here/build.sh" "$here/workload.c" "$here/init.sh" "$BUSYBOX" | cut -d' ' -f1
+    sha256sum "$here/build.sh" "$here/workload.c" "$here/workload.h" "$here/disk-workload.c" \
+      "$here/init.sh" "$BUSYBOX" | cut -d' ' -f1
     basename "$kdeb"
     echo "$CMDLINE"
     echo "$out" # guest.env holds absolute paths
@@ -140,7 +141,7 @@ tail -c +$((payload_off + 1)) "$vmlinuz" | head -c "$payload_len" | "${decomp[@]
 
 # ---------------------------------------------------------------- workload
 log "compiling ferry-workload (static)"
-gcc -static -O2 -Wall -Wextra -o "$tmp/ferry-workload" "$here/workload.c"
+gcc -static -O2 -Wall -Wextra -o "$tmp/ferry-workload" "$here/workload.c" "$here/disk-workload.c"
 strip "$tmp/ferry-workload" 2>/dev/null || true
 
 # ---------------------------------------------------------------- initramfs
@@ -154,7 +155,20 @@ ln -s bin "$root/sbin"
 cp "$tmp/ferry-workload" "$root/bin/ferry-workload"
 install -m 0755 "$here/init.sh" "$root/init"
 # busybox acpid runs /etc/acpi/PWRF/00000080 on the ACPI power button
-printf '#!/bin/sh\necho FERRY-GUEST-POWEROFF >/dev/console\npoweroff -f\n' >"$root/etc/acpi/PWRF/00000080"
+# It stops the workload first (SIGTERM: the disk workload records its last acknowledged
+# writes and marks the disk clean, then exits), syncs, and only then powers off.
+cat >"$root/etc/acpi/PWRF/00000080" <<'EOF'
+#!/bin/sh
+pid=$(pidof ferry-workload)
+if [ -n "$pid" ]; then
+  kill -TERM $pid
+  i=0
+  while [ -d /proc/$pid ] && [ $i -lt 100 ]; do usleep 50000; i=$((i + 1)); done
+fi
+sync
+echo FERRY-GUEST-POWEROFF >/dev/console
+poweroff -f
+EOF
 chmod 0755 "$root/etc/acpi/PWRF/00000080"
 
 # Kernel modules (with their dependencies, in load order). Nothing virtio is

@@ -1,7 +1,14 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { parseHeartbeat, parseHeartbeats } from './heartbeat.js';
+import {
+  parseDiskCheck,
+  parseDiskChecks,
+  parseDiskSynced,
+  parseDiskSyncs,
+  parseHeartbeat,
+  parseHeartbeats,
+} from './heartbeat.js';
 
 describe('parseHeartbeat', () => {
   it('parses a memory-only heartbeat', () => {
@@ -26,11 +33,39 @@ describe('parseHeartbeat', () => {
     });
   });
 
+  it('parses the disk verifier fields appended after them', () => {
+    const hb = parseHeartbeat(
+      'FERRY-HB seq=44 uptime=24.10 dirtied_mib=0.0 verified=0 corrupt=0 disk_written=5500 disk_corrupt=0 disk_verified=34943 disk_sweeps=8 disk_lost=2',
+    );
+    assert.deepEqual(hb, {
+      seq: 44,
+      uptime: 24.1,
+      dirtiedMib: 0,
+      verified: 0,
+      corrupt: 0,
+      diskWritten: 5500,
+      diskCorrupt: 0,
+      diskVerified: 34943,
+      diskSweeps: 8,
+      diskLost: 2,
+    });
+  });
+
+  it('rejects a heartbeat cut inside the disk verifier fields', () => {
+    assert.equal(
+      parseHeartbeat(
+        'FERRY-HB seq=4 uptime=2.1 dirtied_mib=0.0 verified=0 corrupt=0 disk_written=5 disk_corrupt=0 disk_verified=9 disk_sw',
+      ),
+      undefined,
+    );
+  });
+
   it('omits the disk properties entirely without the disk workload', () => {
     const hb = parseHeartbeat('FERRY-HB seq=1 uptime=1.86 dirtied_mib=0.0 verified=0 corrupt=0');
     assert.ok(hb);
     assert.equal('diskWritten' in hb, false);
     assert.equal('diskCorrupt' in hb, false);
+    assert.equal('diskLost' in hb, false);
   });
 
   it('accepts CR line endings and noise before the marker', () => {
@@ -89,5 +124,69 @@ describe('parseHeartbeats', () => {
 
   it('returns an empty list when there is none', () => {
     assert.deepEqual(parseHeartbeats('nothing here\n'), []);
+  });
+});
+
+describe('parseDiskCheck', () => {
+  it('parses a passing and a failing check', () => {
+    assert.deepEqual(
+      parseDiskCheck('FERRY-DISK-CHECK blocks=6215 bad=0 lost=0 ok=1 seq=6215 clean=1'),
+      {
+        blocks: 6215,
+        bad: 0,
+        lost: 0,
+        ok: true,
+        seq: 6215,
+        clean: true,
+      },
+    );
+    assert.deepEqual(
+      parseDiskCheck('FERRY-DISK-CHECK blocks=12 bad=1 lost=2 ok=0 seq=90 clean=0\r'),
+      {
+        blocks: 12,
+        bad: 1,
+        lost: 2,
+        ok: false,
+        seq: 90,
+        clean: false,
+      },
+    );
+  });
+
+  it('rejects other and truncated lines', () => {
+    assert.equal(parseDiskCheck('FERRY-DISK-CHECK blocks=12 bad=1 lost=2 ok=0'), undefined);
+    assert.equal(parseDiskCheck('FERRY-DISK-CORRUPT block=3 seq=4'), undefined);
+    assert.equal(
+      parseDiskCheck('FERRY-HB seq=1 uptime=1.86 dirtied_mib=0.0 verified=0 corrupt=0'),
+      undefined,
+    );
+  });
+
+  it('finds the check of every boot in a serial log', () => {
+    const log = [
+      'FERRY-DISK-CHECK blocks=10 bad=0 lost=0 ok=1 seq=10 clean=1',
+      'FERRY-HB seq=1 uptime=1.86 dirtied_mib=0.0 verified=0 corrupt=0',
+      'FERRY-DISK-CHECK blocks=20 bad=1 lost=0 ok=0 seq=30 clean=1',
+      'FERRY-DISK-CHECK blocks=2',
+    ].join('\n');
+    assert.deepEqual(
+      parseDiskChecks(log).map((c) => c.ok),
+      [true, false],
+    );
+  });
+});
+
+describe('parseDiskSynced', () => {
+  it('parses the shutdown record', () => {
+    assert.deepEqual(parseDiskSynced('FERRY-DISK-SYNCED seq=6215 written=6215 ok=1'), {
+      seq: 6215,
+      written: 6215,
+      ok: true,
+    });
+    assert.equal(parseDiskSynced('FERRY-DISK-SYNCED seq=6215'), undefined);
+    assert.deepEqual(
+      parseDiskSyncs('FERRY-DISK-SYNCED seq=5 written=5 ok=0\nFERRY-GUEST-POWEROFF\n'),
+      [{ seq: 5, written: 5, ok: false }],
+    );
   });
 });

@@ -6,51 +6,38 @@
  * heartbeat line per period on stdout (the serial console):
  *
  *   FERRY-HB seq=<n> uptime=<s.ss> dirtied_mib=<x.y> verified=<n> corrupt=<n>
- *            [disk_written=<n> disk_corrupt=<n>]        (one line, see README)
+ *            [disk_written=<n> disk_corrupt=<n> disk_verified=<n> disk_sweeps=<n>
+ *             disk_lost=<n>]                            (one line, see README)
  *
  * Workloads are small modules (struct workload: init/step/report) driven by a
  * single-threaded loop in 10 ms slices. Being single-threaded, a page is
  * never verified while it is being rewritten, so verification cannot produce
  * false positives.
  *
- * Build: gcc -static -O2 -o ferry-workload workload.c
+ * SIGTERM (sent by the ACPI power-button handler) ends it cleanly: each workload's
+ * finish hook makes its state durable (the disk workload records its last writes).
+ *
+ * Build: gcc -static -O2 -o ferry-workload workload.c disk-workload.c
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <linux/fs.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#define PAGE 4096u
-#define WORDS (PAGE / 8u)
+#include "workload.h"
+
 #define HDR_WORDS 4u /* magic, index, generation, checksum */
-#define SLICE_NS 10000000LL /* 10 ms pacing slice */
-#define MIB (1024.0 * 1024.0)
-#define PAGES_PER_MIB 256u
 
 /* ------------------------------------------------------------------------ */
 /* configuration                                                            */
-
-struct config {
-  long hb_ms;          /* heartbeat period */
-  long dirty_mb;       /* memory working set, MiB */
-  double dirty_rate;   /* MiB/s rewritten after the fill; 0 = fill once, then idle */
-  double verify_s;     /* target period for re-verifying the whole working set */
-  char disk[256];      /* block device for the disk workload ("" = disabled) */
-  double disk_rate;    /* MiB/s written to the disk */
-  long disk_mb;        /* size of the disk region used, MiB (0 = whole device, max 1 GiB) */
-  long inject_corrupt; /* self-test: corrupt this many pages once after the fill */
-};
 
 /* A /proc/meminfo field in KiB, or -1. */
 static long meminfo_kib(const char *field) {
@@ -77,6 +64,8 @@ static void parse_cmdline(struct config *c) {
   c->disk[0] = '\0';
   c->disk_rate = 1;
   c->disk_mb = 0;
+  c->disk_verify_s = 2;
+  c->disk_check = 0;
   c->inject_corrupt = 0;
 
   char buf[4096];
@@ -100,6 +89,8 @@ static void parse_cmdline(struct config *c) {
     else if (strcmp(key, "disk") == 0) snprintf(c->disk, sizeof c->disk, "%s", val);
     else if (strcmp(key, "disk_rate") == 0) c->disk_rate = strtod(val, NULL);
     else if (strcmp(key, "disk_mb") == 0) c->disk_mb = strtol(val, NULL, 10);
+    else if (strcmp(key, "disk_verify_s") == 0) c->disk_verify_s = strtod(val, NULL);
+    else if (strcmp(key, "disk_check") == 0) c->disk_check = strtol(val, NULL, 10) != 0;
     else if (strcmp(key, "inject_corrupt") == 0) c->inject_corrupt = strtol(val, NULL, 10);
   }
   if (c->hb_ms < 10) c->hb_ms = 10;
@@ -108,25 +99,25 @@ static void parse_cmdline(struct config *c) {
   if (c->verify_s < 0.1) c->verify_s = 0.1;
   if (c->disk_rate < 0) c->disk_rate = 0;
   if (c->disk_mb < 0) c->disk_mb = 0;
+  if (c->disk_verify_s < 0.1) c->disk_verify_s = 0.1;
 }
 
 /* ------------------------------------------------------------------------ */
 /* helpers                                                                  */
 
-static int64_t now_ns(void) {
+int64_t now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-static double uptime_s(void) {
+double uptime_s(void) {
   struct timespec ts;
   clock_gettime(CLOCK_BOOTTIME, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Every output line goes out with a single write(2) so lines never interleave. */
-static void out(const char *fmt, ...) {
+void out(const char *fmt, ...) {
   char line[512];
   va_list ap;
   va_start(ap, fmt);
@@ -146,10 +137,9 @@ static void out(const char *fmt, ...) {
   }
 }
 
-#define MAGIC_MEM 0x4645525259504731ULL  /* "FERRYPG1" */
-#define MAGIC_DISK 0x4645525259424b31ULL /* "FERRYBK1" */
+#define MAGIC_MEM 0x4645525259504731ULL /* "FERRYPG1" */
 
-static inline uint64_t splitmix64(uint64_t *s) {
+uint64_t splitmix64(uint64_t *s) {
   uint64_t z = (*s += 0x9E3779B97F4A7C15ULL);
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
@@ -190,8 +180,7 @@ static int block_check(const uint64_t *w, uint64_t magic, uint64_t idx, uint64_t
   return r;
 }
 
-/* First 10 corruption reports are printed, then at most one per second. */
-static int corrupt_report_allowed(uint64_t *printed, int64_t *last_ns) {
+int corrupt_report_allowed(uint64_t *printed, int64_t *last_ns) {
   int64_t t = now_ns();
   if (*printed < 10 || t - *last_ns >= 1000000000LL) {
     (*printed)++;
@@ -200,21 +189,6 @@ static int corrupt_report_allowed(uint64_t *printed, int64_t *last_ns) {
   }
   return 0;
 }
-
-/* ------------------------------------------------------------------------ */
-/* workload interface                                                       */
-
-struct workload {
-  const char *name;
-  /* returns 0 when enabled, 1 when disabled by the config, -1 on error */
-  int (*init)(struct workload *w, const struct config *c);
-  /* do this slice's work, do not run past deadline_ns (CLOCK_MONOTONIC) */
-  void (*step)(struct workload *w, int64_t now, int64_t deadline_ns);
-  /* append " key=value..." fields to the heartbeat line */
-  int (*report)(struct workload *w, char *buf, size_t len);
-  void *state;
-  int enabled;
-};
 
 /* ------------------------------------------------------------------------ */
 /* memory workload                                                          */
@@ -360,133 +334,29 @@ static int mem_report(struct workload *w, char *buf, size_t len) {
 }
 
 /* ------------------------------------------------------------------------ */
-/* disk workload: 4 KiB blocks written with O_DIRECT|O_SYNC, read back and  */
-/* verified, and verified again just before each rewrite                    */
-
-struct disk_state {
-  int fd;
-  uint64_t nblocks;
-  uint32_t *gen;         /* expected generation per block (0 = not written by us yet) */
-  uint64_t *buf;         /* 4 KiB, aligned for O_DIRECT */
-  uint64_t cursor;
-  uint64_t written;      /* blocks written */
-  uint64_t corrupt;
-  uint64_t errors;       /* I/O errors (reported, not counted as corruption) */
-  double rate_blocks_ns;
-  int64_t t0;
-  double done;
-  uint64_t printed;
-  int64_t last_print;
-};
-
-static struct disk_state disk;
-
-static int disk_init(struct workload *w, const struct config *c) {
-  struct disk_state *d = &disk;
-  w->state = d;
-  if (c->disk[0] == '\0') return 1;
-  /* The device node may show up a little after the driver loaded. */
-  for (int tries = 0;; tries++) {
-    d->fd = open(c->disk, O_RDWR | O_DIRECT | O_SYNC);
-    if (d->fd >= 0) break;
-    if (tries >= 500) {
-      out("FERRY-ERROR disk: open %s: %s\n", c->disk, strerror(errno));
-      return -1;
-    }
-    usleep(10000);
-  }
-  uint64_t bytes = 0;
-  struct stat st;
-  if (fstat(d->fd, &st) == 0 && S_ISBLK(st.st_mode)) {
-    if (ioctl(d->fd, BLKGETSIZE64, &bytes) != 0) bytes = 0;
-  } else if (fstat(d->fd, &st) == 0) {
-    bytes = (uint64_t)st.st_size;
-  }
-  uint64_t want = c->disk_mb > 0 ? (uint64_t)c->disk_mb << 20 : (uint64_t)1 << 30;
-  if (bytes == 0 || want < bytes) bytes = want;
-  d->nblocks = bytes / PAGE;
-  if (d->nblocks == 0) {
-    out("FERRY-ERROR disk: %s is too small\n", c->disk);
-    return -1;
-  }
-  d->gen = calloc(d->nblocks, sizeof *d->gen);
-  if (posix_memalign((void **)&d->buf, PAGE, PAGE) != 0 || d->gen == NULL) {
-    out("FERRY-ERROR disk: out of memory\n");
-    return -1;
-  }
-  d->rate_blocks_ns = c->disk_rate * PAGES_PER_MIB / 1e9;
-  d->t0 = now_ns();
-  out("FERRY-DISK dev=%s blocks=%" PRIu64 " rate_mib=%.1f\n", c->disk, d->nblocks, c->disk_rate);
-  return 0;
-}
-
-static int disk_io(struct disk_state *d, int write_op, uint64_t i) {
-  off_t off = (off_t)(i * PAGE);
-  ssize_t n = write_op ? pwrite(d->fd, d->buf, PAGE, off) : pread(d->fd, d->buf, PAGE, off);
-  if (n == (ssize_t)PAGE) return 0;
-  d->errors++;
-  if (corrupt_report_allowed(&d->printed, &d->last_print))
-    out("FERRY-DISK-ERROR block=%" PRIu64 " op=%s: %s\n", i, write_op ? "write" : "read",
-        n < 0 ? strerror(errno) : "short I/O");
-  return -1;
-}
-
-static void disk_verify(struct disk_state *d, uint64_t i, const char *where) {
-  if (d->gen[i] == 0) return;
-  if (disk_io(d, 0, i) != 0) return;
-  int why = block_check(d->buf, MAGIC_DISK, i, d->gen[i]);
-  if (why == BLOCK_OK) return;
-  d->corrupt++;
-  if (corrupt_report_allowed(&d->printed, &d->last_print))
-    out("FERRY-DISK-CORRUPT block=%" PRIu64 " gen=%" PRIu32 " found=%" PRIu64 " idx=%" PRIu64
-        " magic=%s csum=%s where=%s total=%" PRIu64 "\n",
-        i, d->gen[i], d->buf[2], d->buf[1], (why & BLOCK_BAD_MAGIC) ? "bad" : "ok",
-        (why & BLOCK_BAD_SUM) ? "bad" : "ok", where, d->corrupt);
-}
-
-static void disk_step(struct workload *w, int64_t now, int64_t deadline) {
-  struct disk_state *d = w->state;
-  if (d->rate_blocks_ns <= 0) return;
-  double due = (double)(now - d->t0) * d->rate_blocks_ns - d->done;
-  double cap = d->rate_blocks_ns * 100e6;
-  if (due > cap) {
-    d->done += due - cap;
-    due = cap;
-  }
-  while (due >= 1.0) {
-    uint64_t i = d->cursor;
-    disk_verify(d, i, "prewrite");
-    uint32_t g = d->gen[i] + 1;
-    if (g == 0) g = 1;
-    block_fill(d->buf, MAGIC_DISK, i, g);
-    if (disk_io(d, 1, i) == 0) {
-      d->gen[i] = g;
-      d->written++;
-      disk_verify(d, i, "readback");
-    }
-    d->cursor = (i + 1) % d->nblocks;
-    d->done += 1.0;
-    due -= 1.0;
-    if (now_ns() >= deadline) break;
-  }
-}
-
-static int disk_report(struct workload *w, char *buf, size_t len) {
-  struct disk_state *d = w->state;
-  return snprintf(buf, len, " disk_written=%" PRIu64 " disk_corrupt=%" PRIu64, d->written,
-                  d->corrupt);
-}
-
-/* ------------------------------------------------------------------------ */
 /* main loop                                                                */
 
 static struct workload workloads[] = {
     {.name = "mem", .init = mem_init, .step = mem_step, .report = mem_report},
-    {.name = "disk", .init = disk_init, .step = disk_step, .report = disk_report},
+    {.name = "disk", .init = disk_init, .step = disk_step, .report = disk_report, .finish = disk_finish},
 };
 #define NWORKLOADS (sizeof workloads / sizeof workloads[0])
 
+static volatile sig_atomic_t stopping;
+
+static void on_sigterm(int sig) {
+  (void)sig;
+  stopping = 1;
+}
+
+int stop_requested(void) { return stopping; }
+
 int main(void) {
+  /* No SA_RESTART: the sleep between slices returns at once and the loop ends. */
+  struct sigaction sa = {.sa_handler = on_sigterm};
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, NULL);
+
   struct config c;
   parse_cmdline(&c);
   /* Never let the working set get us OOM-killed (that would look like a dead guest):
@@ -516,7 +386,7 @@ int main(void) {
   int64_t next_slice = start;
   uint64_t seq = 0;
 
-  for (;;) {
+  while (!stopping) {
     int64_t now = now_ns();
     if (now >= next_hb) {
       char line[512];
@@ -544,7 +414,11 @@ int main(void) {
 
     int64_t wake = next_slice < next_hb ? next_slice : next_hb;
     struct timespec ts = {.tv_sec = wake / 1000000000LL, .tv_nsec = wake % 1000000000LL};
-    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {
+    while (!stopping && clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {
     }
   }
+  for (size_t k = 0; k < NWORKLOADS; k++)
+    if (workloads[k].enabled && workloads[k].finish != NULL) workloads[k].finish(&workloads[k]);
+  out("FERRY-WORKLOAD-STOPPED\n");
+  return 0;
 }
