@@ -80,6 +80,8 @@ export interface TestbedNfsExport {
   exportDir: string;
   /** Real path (outside the hosts) of the exported directory. */
   dir: string;
+  /** Real path of the server's log (ganesha and rpcbind). */
+  log: string;
 }
 
 export interface Testbed {
@@ -206,8 +208,9 @@ function checkOptions(options: TestbedOptions): { names: string[]; name: string 
 function nfsExportOf(rec: TestbedRecord): TestbedNfsExport | undefined {
   const h = rec.hosts.find((x) => x.nfs !== undefined);
   if (h?.nfs === undefined) return undefined;
-  const dir = nfsServerFiles(h.dir, hostPaths(h.dir).stateDir).exportSource;
-  return { host: h.name, address: h.address, exportDir: h.nfs.exportDir, dir };
+  const files = nfsServerFiles(h.dir, hostPaths(h.dir).stateDir);
+  const { name: host, address } = h;
+  return { host, address, exportDir: h.nfs.exportDir, dir: files.exportSource, log: files.log };
 }
 
 /** A Testbed over a record; `save` persists the record's changes (daemon PIDs). */
