@@ -7,11 +7,17 @@ cd "$(dirname "$0")/.."
 
 # openssh-server and iproute2: the testbed (src/testbed) runs an sshd per namespace host.
 # openssl: `ferry tls-setup` makes the TLS certificates with it.
+# qemu-block-extra (QEMU's nfs driver, libnfs) and libnfs-utils (nfs-ls): netfs pools that QEMU
+# opens over NFS itself, as this kernel may have no NFS client (src/storage/netfs.ts).
 packages=(qemu-system-x86 qemu-utils busybox-static cpio gcc libc6-dev xz-utils openssh-server iproute2
-  openssl)
+  openssl qemu-block-extra libnfs-utils)
 # Only the tests need these: libvirt's domain schema + xmllint validate our XML output,
-# and virsh's test driver is the oracle for virsh's output formats.
-if [[ "${1:-}" == "--test" ]]; then packages+=(libvirt0 libxml2-utils libvirt-clients); fi
+# and virsh's test driver is the oracle for virsh's output formats. nfs-ganesha,
+# nfs-ganesha-vfs and rpcbind: the testbed's userspace NFS server (src/testbed/nfs.ts); like
+# openssh-server, they must not start system services (policy-rc.d below).
+if [[ "${1:-}" == "--test" ]]; then
+  packages+=(libvirt0 libxml2-utils libvirt-clients nfs-ganesha nfs-ganesha-vfs rpcbind)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -25,8 +31,8 @@ if ((${#missing[@]} > 0)); then
   fi
   echo "setup: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  # openssh-server must not start (or enable) a system sshd: the testbed runs its own per
-  # host. A policy-rc.d exiting 101 forbids every service start during the install; one that
+  # openssh-server must not start (or enable) a system sshd, nor nfs-ganesha and rpcbind
+  # system NFS services: the testbed runs its own per host. A policy-rc.d exiting 101 forbids every service start during the install; one that
   # is already there (Docker images ship one) is left as it is.
   own_policy=0
   if [[ ! -e /usr/sbin/policy-rc.d ]]; then

@@ -11,6 +11,7 @@ import { FerryError, messageOf } from '../common/errors.js';
 import { killGuests } from './ferryd.js';
 import { decideIsolation } from './naming.js';
 import { mountsUnder, netnsPids, removeNetns, unmountAllUnder } from './namespaces.js';
+import { stopNfsServer } from './nfs.js';
 import { withRemovalClaim } from './removal-claim.js';
 import { endProcesses, isRunning, processRecord, type ProcessRecord } from './processes.js';
 import {
@@ -70,6 +71,12 @@ export function removeTestbed(rec: TestbedRecord): Promise<void> {
 async function removeRecorded(rec: TestbedRecord): Promise<void> {
   const errors: string[] = [];
   for (const h of rec.hosts) await stopHostProcesses(h, errors);
+  // After every host's guests: a guest's disk may be on another host's NFS server.
+  for (const h of rec.hosts) {
+    const nfs = h.nfs;
+    if (nfs !== undefined)
+      await collect(errors, `NFS server of ${h.name}`, () => stopNfsServer(nfs));
+  }
   const namespaces = new Set(
     [...rec.hosts.map((h) => h.netns), rec.switchNetns, ...netnsOfTestbed(rec.name)].filter(
       (n): n is string => n !== undefined,

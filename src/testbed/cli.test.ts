@@ -26,6 +26,10 @@ test('ferry-testbed refuses bad input with one error line before making anything
     [['down', 'ftbdoesnotexist'], /^error: No testbed named 'ftbdoesnotexist'/],
     [['cut', 'ftbdoesnotexist', 'h1'], /^error: No testbed named 'ftbdoesnotexist'/],
     [['frobnicate'], /^error: unknown command 'frobnicate'/],
+    [['up', '--nfs', 'zz'], /^error: NFS server host 'zz' is not a testbed host/],
+    [['up', '--nfs-export', '/srv/x'], /^error: --nfs-export needs --nfs HOST/],
+    [['up', '--nfs', 'h1', '--nfs-export', 'srv'], /^error: NFS export directory 'srv' must be/],
+    [['up', '--nfs', 'h1', '--nfs-export', '/tmp/x'], /^error: .* must not be under/],
   ] as const) {
     const r = await cli(t, ...argv);
     assert.equal(r.code, 1, argv.join(' '));

@@ -26,6 +26,9 @@ export function describeTestbed(tb: Testbed): string {
       (h) =>
         `  ${h.name.padEnd(width)}  ${h.address.padEnd(13)}  ${h.netns === undefined ? h.localUri : `netns ${h.netns}`}`,
     ),
+    ...(tb.nfs === undefined
+      ? []
+      : [`NFS export:    nfs://${tb.nfs.address}${tb.nfs.exportDir}/ (on ${tb.nfs.host})`]),
     `enter a host:  ferry-testbed exec ${tb.name} HOST -- CMD…`,
     ...(tb.root ? [`               ferry-testbed shell ${tb.name} HOST`] : []),
     `remove it:     ferry-testbed down ${tb.name}`,
@@ -59,14 +62,30 @@ function register(program: Command, out: Out, setCode: (code: number) => void): 
     .option('--rate <rate>', 'shape every host link to RATE (tc tbf), e.g. 80mbit')
     .option('--no-ferryd', 'start no ferryd')
     .option('--no-sshd', 'start no sshd')
+    .option('--nfs <host>', 'run a userspace NFS server (NFS-Ganesha) on HOST')
+    .option('--nfs-export <dir>', 'the directory it exports (default /srv/nfs)')
     .action(
       async (
         hosts: number | undefined,
-        o: { name?: string; names?: string; rate?: string; ferryd: boolean; sshd: boolean },
+        o: {
+          name?: string;
+          names?: string;
+          rate?: string;
+          ferryd: boolean;
+          sshd: boolean;
+          nfs?: string;
+          nfsExport?: string;
+        },
       ) => {
         // Checked before anything is made: bad input changes nothing.
         if (o.rate !== undefined) parseRate(o.rate);
         const names = o.names?.split(',').map((s) => s.trim());
+        if (o.nfsExport !== undefined && o.nfs === undefined)
+          throw new FerryError('INVALID_ARG', '--nfs-export needs --nfs HOST');
+        const nfs =
+          o.nfs === undefined
+            ? undefined
+            : { host: o.nfs, ...(o.nfsExport === undefined ? {} : { exportDir: o.nfsExport }) };
         const tb = await createTestbed({
           keep: true,
           ferryd: o.ferryd,
@@ -74,6 +93,7 @@ function register(program: Command, out: Out, setCode: (code: number) => void): 
           ...(hosts === undefined ? {} : { hosts }),
           ...(names === undefined ? {} : { names }),
           ...(o.name === undefined ? {} : { name: o.name }),
+          ...(nfs === undefined ? {} : { nfs }),
         });
         try {
           if (o.rate !== undefined) for (const h of tb.hosts) await h.shape(o.rate);

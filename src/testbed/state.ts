@@ -33,6 +33,13 @@ export function stateRoot(namespaces: boolean): string {
 
 const processSchema = z.strictObject({ pid: z.number().int(), startTime: z.number() });
 
+/** A host's NFS server (src/testbed/nfs.ts): what it exports and its two processes. */
+const nfsServerSchema = z.strictObject({
+  exportDir: z.string(),
+  ganesha: processSchema.optional(),
+  rpcbind: processSchema.optional(),
+});
+
 const hostSchema = z.strictObject({
   name: z.string(),
   index: z.number().int(),
@@ -46,6 +53,7 @@ const hostSchema = z.strictObject({
   utsNs: z.string().optional(),
   ferryd: processSchema.optional(),
   sshd: processSchema.optional(),
+  nfs: nfsServerSchema.optional(),
 });
 
 const recordSchema = z.strictObject({

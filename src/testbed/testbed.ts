@@ -29,6 +29,13 @@ import {
   nsenterPrefix,
   type BindMount,
 } from './namespaces.js';
+import {
+  checkNfsOptions,
+  nfsServerFiles,
+  startNfsServer,
+  writeNfsServerFiles,
+  type NfsServerOptions,
+} from './nfs.js';
 import { selfRecord } from './processes.js';
 import { setUpSsh, sshdArgv, sshdListening, sshdLogFile, type SshHostFiles } from './ssh.js';
 import {
@@ -60,6 +67,21 @@ export interface TestbedOptions {
    * only with `--all`. By default this process owns it and `cleanup` removes it once it ended.
    */
   keep?: boolean;
+  /** Run a userspace NFS server (NFS-Ganesha + rpcbind) on one host; namespace hosts only. */
+  nfs?: NfsServerOptions;
+}
+
+/** A testbed's NFS export, for nfs://ADDRESS/EXPORT_DIR/… URLs. */
+export interface TestbedNfsExport {
+  /** The host that serves it. */
+  host: string;
+  address: string;
+  /** The exported directory as the server names it (the path in nfs:// URLs). */
+  exportDir: string;
+  /** Real path (outside the hosts) of the exported directory. */
+  dir: string;
+  /** Real path of the server's log (ganesha and rpcbind). */
+  log: string;
 }
 
 export interface Testbed {
@@ -70,6 +92,8 @@ export interface Testbed {
   readonly root: boolean;
   /** The testbed's directory (testbed.json, one directory per host). */
   readonly dir: string;
+  /** The NFS export, when the testbed was made with `nfs`. */
+  readonly nfs: TestbedNfsExport | undefined;
   /** Removes everything the testbed made; safe to call twice. */
   down(): Promise<void>;
 }
@@ -85,7 +109,12 @@ const sshFiles = (h: HostRecord): SshHostFiles => ({
 /** The bind mounts that make a host's view of the file system its own. */
 function hostBinds(dir: string, h: HostRecord): BindMount[] {
   const p = hostPaths(h.dir);
+  const nfs =
+    h.nfs === undefined
+      ? []
+      : [{ source: nfsServerFiles(h.dir, p.stateDir).exportSource, target: h.nfs.exportDir }];
   return [
+    ...nfs,
     { source: p.etcFerry, target: '/etc/ferry' },
     { source: p.stateDir, target: '/var/lib/ferry' },
     { source: p.runDir, target: '/run/ferry' },
@@ -109,6 +138,7 @@ function makeHostFiles(rec: TestbedRecord): void {
     for (const d of [p.etcFerry, p.stateDir, p.runDir, p.pki])
       mkdirSync(d, { recursive: true, mode: 0o755 });
     mkdirSync(p.ssh, { recursive: true, mode: 0o700 });
+    if (h.nfs !== undefined) writeNfsServerFiles(h.dir, p.stateDir, h.nfs.exportDir);
   }
   writeFileSync(join(rec.dir, 'hosts'), etcHostsText(rec.hosts), { mode: 0o644 });
   const bin = join(rec.dir, 'bin');
@@ -153,6 +183,17 @@ async function startSshd(h: HostRecord, save: () => void): Promise<void> {
   await waitForLogLine(`sshd of ${h.name}`, proc, sshdLogFile(files), 0, sshdListening(h.address));
 }
 
+async function startNfs(h: HostRecord, save: () => void): Promise<void> {
+  const { netns, mountNs, utsNs, nfs } = h;
+  if (netns === undefined || mountNs === undefined || utsNs === undefined || nfs === undefined)
+    throw new FerryError('INTERNAL_ERROR', `Host ${h.name} has no namespaces for its NFS server`);
+  const files = nfsServerFiles(h.dir, hostPaths(h.dir).stateDir);
+  await startNfsServer(h.name, nsenterPrefix(netns, mountNs, utsNs, '/'), files, (procs) => {
+    h.nfs = { exportDir: nfs.exportDir, ...procs };
+    save();
+  });
+}
+
 function checkOptions(options: TestbedOptions): { names: string[]; name: string } {
   const names = hostNames(options);
   const extra = options.extraConfig;
@@ -162,6 +203,14 @@ function checkOptions(options: TestbedOptions): { names: string[]; name: string 
       'extraConfig must be a string or a function of the host name',
     );
   return { names, name: checkTestbedName(options.name ?? randomTestbedName()) };
+}
+
+function nfsExportOf(rec: TestbedRecord): TestbedNfsExport | undefined {
+  const h = rec.hosts.find((x) => x.nfs !== undefined);
+  if (h?.nfs === undefined) return undefined;
+  const files = nfsServerFiles(h.dir, hostPaths(h.dir).stateDir);
+  const { name: host, address } = h;
+  return { host, address, exportDir: h.nfs.exportDir, dir: files.exportSource, log: files.log };
 }
 
 /** A Testbed over a record; `save` persists the record's changes (daemon PIDs). */
@@ -179,6 +228,7 @@ function testbedOf(rec: TestbedRecord): Testbed {
     hosts,
     root: rec.namespaces,
     dir: rec.dir,
+    nfs: nfsExportOf(rec),
     host: (name) => {
       const h = hosts.find((x) => x.name === name);
       if (h === undefined)
@@ -203,6 +253,8 @@ export async function createTestbed(options: TestbedOptions = {}): Promise<Testb
   const isolation = decideIsolation(process.getuid?.() ?? 0);
   if (isolation.notice !== undefined) process.stderr.write(`${isolation.notice}\n`);
   const namespaces = isolation.namespaces;
+  const nfs =
+    options.nfs === undefined ? undefined : checkNfsOptions(options.nfs, names, namespaces);
   const root = stateRoot(namespaces);
   const dir = makeTestbedDir(root, name);
   const rec: TestbedRecord = {
@@ -227,6 +279,7 @@ export async function createTestbed(options: TestbedOptions = {}): Promise<Testb
       index: i + 1,
       address: hostAddress(namespaces, subnet, i + 1),
       dir: join(dir, host),
+      ...(nfs?.host === host ? { nfs: { exportDir: nfs.exportDir } } : {}),
     }));
     save();
     makeHostFiles(rec);
@@ -237,6 +290,7 @@ export async function createTestbed(options: TestbedOptions = {}): Promise<Testb
       h.writeConfig(typeof extra === 'function' ? extra(h.name) : (extra ?? ''));
     }
     if (rec.sshd) for (const h of rec.hosts) await startSshd(h, save);
+    for (const h of rec.hosts) if (h.nfs !== undefined) await startNfs(h, save);
     if (options.ferryd !== false) await Promise.all(made.hosts.map((h) => h.startFerryd()));
     if (options.keep === true) {
       rec.owner = 'cli';
