@@ -130,9 +130,9 @@ export class PoolManager {
     return run;
   }
 
-  /** The pool named, or NO_STORAGE_POOL. */
+  /** The pool named (by name, or by UUID as virsh allows), or NO_STORAGE_POOL. */
   get(name: string): PoolRecord {
-    const rec = this.#pools.get(name);
+    const rec = this.#pools.get(name) ?? [...this.#pools.values()].find((r) => r.def.uuid === name);
     if (rec === undefined) throw noPool(name);
     return rec;
   }

@@ -5,7 +5,7 @@
  * first (refused while an NBD client uses it).
  * @module
  */
-import { dirname } from 'node:path';
+import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { FerryError, messageOf } from '../common/errors.js';
 import type { VolumeInfo } from './backend.js';
 import { volumeExists } from './dir-backend.js';
@@ -74,9 +74,10 @@ export class VolumeService implements VolumeResolver {
 
   async #byPath(rec: PoolRecord, path: string): Promise<VolumeInfo | undefined> {
     if (rec.def.type === 'dir') {
-      if (rec.def.target === undefined || dirname(path) !== rec.def.target) return undefined;
-      const vol = await rec.backend.volume(path.slice(rec.def.target.length + 1));
-      return vol?.path === path ? vol : undefined;
+      const target = rec.def.target;
+      if (target === undefined || !isAbsolute(path) || dirname(resolve(path)) !== resolve(target))
+        return undefined;
+      return rec.backend.volume(basename(path));
     }
     if (!path.includes('://')) return undefined;
     return (await rec.backend.list()).find((v) => v.key === path || v.path === path);
