@@ -13,6 +13,8 @@ import { registerJobs } from './commands/jobs.js';
 import { registerLifecycle } from './commands/lifecycle.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerQueries } from './commands/query.js';
+import { registerPools } from './commands/storage-pools.js';
+import { registerVolumes } from './commands/storage-volumes.js';
 import { registerTlsSetup } from './commands/tls-setup.js';
 import { defaultUri, openConnection, type Connection } from './connection.js';
 import type { CommandContext } from './context.js';
@@ -53,6 +55,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   registerJobs(program, ctx);
   registerAuth(program, ctx);
   registerTlsSetup(program, ctx);
+  registerPools(program, ctx);
+  registerVolumes(program, ctx);
   for (const cmd of program.commands) cmd.exitOverride();
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -30,6 +30,10 @@ export const ERROR_CODES = {
   AUTH_REQUIRED: -32023,
   /** The host's policy forbids it (a path outside allowed_paths, QEMU passthrough). */
   ACCESS_DENIED: -32024,
+  /** No storage pool of that name, or (for a guest's disk) one that is not active. */
+  NO_STORAGE_POOL: -32025,
+  /** No storage volume of that name, key or path. */
+  NO_STORAGE_VOL: -32026,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

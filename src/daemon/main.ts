@@ -25,6 +25,8 @@ import {
   type LoginPolicy,
 } from './handlers.js';
 import { closeListeners, openListeners } from './listeners.js';
+import { createStorageHandlers } from './storage-handlers.js';
+import { PoolManager, VolumeService } from '../storage/index.js';
 
 function parseFlags(argv: readonly string[]): ConfigFlags {
   const program = new Command('ferryd')
@@ -86,6 +88,17 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
     policy: config.policy,
   });
   await domains.load();
+  const pools = new PoolManager({
+    configDir: join(config.stateDir, 'storage'),
+    runDir: join(config.runDir, 'storage'),
+    logDir: join(config.stateDir, 'log'),
+    policy: config.policy,
+    logger: log,
+  });
+  // Pools active before a restart are taken up again (export hosts re-attached), then the
+  // autostart ones started; a pool that fails is logged and left inactive.
+  await pools.load();
+  const volumes = new VolumeService(pools);
 
   const loginPolicy: LoginPolicy = {
     tcp: config.tcp?.auth === 'sasl',
@@ -135,7 +148,10 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
     keepalive: config.keepalive,
     autoResume: config.postcopyAutoResume,
   });
-  server.implementAll(createHandlers(domains, { hostUuid, qemuVersion }, migration));
+  server.implementAll({
+    ...createHandlers(domains, { hostUuid, qemuVersion }, migration),
+    ...createStorageHandlers(pools, volumes),
+  });
   domains.on('event', (ev) => server.broadcast('domain.event', ev, (conn) => conn.state.events));
 
   let listeners;
@@ -146,6 +162,7 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
     process.stderr.write(`error: ${messageOf(err)}\n`);
     // Guests started before this daemon keep running; a later ferryd re-attaches to them.
     domains.detachAll();
+    pools.detachAll();
     process.exitCode = 1;
     return;
   }
@@ -172,4 +189,5 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
   await closeListeners(listeners);
   server.close();
   domains.detachAll();
+  pools.detachAll();
 }

@@ -9,7 +9,13 @@ export { DEFAULT_MIGRATION_TUNING } from './domain-record.js';
 export type { Logger } from './logger.js';
 export { SILENT_LOGGER } from './logger.js';
 export { loadHostUuid } from './identity.js';
-export { checkHostPolicy, DEFAULT_ALLOWED_PATHS, qemuCommandlineArgs, QEMU_NS } from './policy.js';
+export {
+  checkHostPolicy,
+  DEFAULT_ALLOWED_PATHS,
+  pathAllowed,
+  qemuCommandlineArgs,
+  QEMU_NS,
+} from './policy.js';
 export type { HostPolicy } from './policy.js';
 export { processCpuTimeNs, threadSchedStat } from './cpu-time.js';
 export type { ThreadSchedStat } from './cpu-time.js';

@@ -99,6 +99,16 @@ function qemuCommandlines(def: DomainDef): string[] {
 }
 
 /**
+ * Whether guests may use files under `path` on this host: it is absolute and lies inside one
+ * of `allowedPaths` once `..` and symbolic links are resolved (e.g. a storage pool's target).
+ */
+export function pathAllowed(path: string, policy: HostPolicy): boolean {
+  if (!isAbsolute(path)) return false;
+  const real = realPath(path);
+  return resolvedDirs(policy.allowedPaths).some((dir) => inside(real, dir));
+}
+
+/**
  * Throws ACCESS_DENIED naming the first thing the definition may not do on this host: a path
  * outside `allowedPaths` (or not absolute), or `<qemu:commandline>` when passthrough is off.
  */

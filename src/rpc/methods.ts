@@ -17,6 +17,7 @@ import {
   ResumeParams,
   ResumeResult,
 } from './schema/migration.js';
+import { STORAGE_METHODS } from './schema/storage.js';
 
 const Empty = z.strictObject({});
 const Xml = z
@@ -196,6 +197,7 @@ export const METHODS = {
     params: Empty,
     result: z.strictObject({ subscribed: z.literal(true) }),
   },
+  ...STORAGE_METHODS,
 } as const;
 
 /** Notifications ferryd pushes to subscribed connections. */

@@ -152,25 +152,36 @@ export async function startFerrydProcess(
   return rec;
 }
 
-/** QEMU processes of one host: the PIDs in its run directory's pid files that are QEMU. */
-export function guestProcesses(runDir: string): ProcessRecord[] {
+/** QEMU processes whose pid files are in `dir` and whose command line starts with `binary`. */
+function processesOf(dir: string, binary: string): ProcessRecord[] {
   let entries: string[];
   try {
-    entries = readdirSync(runDir);
+    entries = readdirSync(dir);
   } catch {
     return [];
   }
   const recs: ProcessRecord[] = [];
   for (const e of entries) {
     if (!e.endsWith('.pid')) continue;
-    const pid = Number(readFrom(join(runDir, e), 0).trim());
+    const pid = Number(readFrom(join(dir, e), 0).trim());
     if (!Number.isInteger(pid) || pid <= 0) continue;
-    // A pid file left by a guest that ended long ago may name a reused PID: QEMU only.
-    if (!readFrom(`/proc/${pid}/cmdline`, 0).startsWith('qemu-system')) continue;
+    // A pid file left by a process that ended long ago may name a reused PID: QEMU only.
+    if (!readFrom(`/proc/${pid}/cmdline`, 0).startsWith(binary)) continue;
     const rec = processRecord(pid);
     if (rec !== undefined) recs.push(rec);
   }
   return recs;
+}
+
+/**
+ * QEMU processes of one host: its guests (pid files in the run directory) and the storage
+ * daemons of its exported pools (pid files in RUN_DIR/storage).
+ */
+export function guestProcesses(runDir: string): ProcessRecord[] {
+  return [
+    ...processesOf(runDir, 'qemu-system'),
+    ...processesOf(join(runDir, 'storage'), 'qemu-storage-daemon'),
+  ];
 }
 
 /** Kills the guests of one host (ferryd already stopped) and waits until they have ended. */

@@ -185,7 +185,10 @@ async function waitForSocket(path: string, child: ChildProcess, timeoutMs = 15_0
   throw new Error(`ferryd did not listen on ${path} within ${timeoutMs} ms`);
 }
 
-/** PIDs of the live QEMU processes whose command line names `runDir` (one host's guests). */
+/**
+ * PIDs of the live QEMU processes whose command line names `runDir`: one host's guests and
+ * the storage daemons of its exported pools.
+ */
 export function qemuPids(runDir: string): number[] {
   const pids: number[] = [];
   for (const entry of readdirSync('/proc')) {
@@ -193,8 +196,8 @@ export function qemuPids(runDir: string): number[] {
     try {
       // A zombie's cmdline is empty: only live processes match.
       const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      if (cmdline.startsWith('qemu-system') && cmdline.includes(`${runDir}/`))
-        pids.push(Number(entry));
+      const qemu = cmdline.startsWith('qemu-system') || cmdline.startsWith('qemu-storage-daemon');
+      if (qemu && cmdline.includes(`${runDir}/`)) pids.push(Number(entry));
     } catch {
       // Gone meanwhile.
     }
