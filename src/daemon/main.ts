@@ -76,18 +76,6 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
     log.error({ err: messageOf(err) }, 'QEMU is not usable; guests cannot start');
     return null;
   });
-  const domains = new DomainManager({
-    configDir: join(config.stateDir, 'qemu'),
-    statusDir: config.runDir,
-    runDir: config.runDir,
-    logDir: join(config.stateDir, 'log'),
-    idFile: join(config.stateDir, 'next-domain-id'),
-    qemuBinary: config.qemuBinary,
-    kvmDevice: config.kvmDevice,
-    logger: log,
-    policy: config.policy,
-  });
-  await domains.load();
   const pools = new PoolManager({
     configDir: join(config.stateDir, 'storage'),
     runDir: join(config.runDir, 'storage'),
@@ -99,6 +87,19 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
   // autostart ones started; a pool that fails is logged and left inactive.
   await pools.load();
   const volumes = new VolumeService(pools);
+  const domains = new DomainManager({
+    configDir: join(config.stateDir, 'qemu'),
+    statusDir: config.runDir,
+    runDir: config.runDir,
+    logDir: join(config.stateDir, 'log'),
+    idFile: join(config.stateDir, 'next-domain-id'),
+    qemuBinary: config.qemuBinary,
+    kvmDevice: config.kvmDevice,
+    logger: log,
+    policy: config.policy,
+    volumes,
+  });
+  await domains.load();
 
   const loginPolicy: LoginPolicy = {
     tcp: config.tcp?.auth === 'sasl',

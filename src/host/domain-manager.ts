@@ -207,6 +207,11 @@ export class DomainManager extends DomainRegistry {
     }
   }
 
+  /** `def` with its volume disks resolved to what QEMU opens (files, network sources). */
+  resolveDisks(def: DomainDef): Promise<DomainDef> {
+    return this.launcher.resolveDisks(def);
+  }
+
   /** Throws ACCESS_DENIED when this host's policy forbids what `def` asks (paths, passthrough). */
   checkPolicy(def: DomainDef): void {
     this.launcher.checkPolicy(def);

@@ -17,6 +17,8 @@ import { buildCommandLine, checkKvmDevice, effectiveSerials, QemuProcess } from 
 import type { StatusInfo } from '../qemu/index.js';
 import { newRecord, type DomainRecord } from './domain-record.js';
 import type { Logger } from './logger.js';
+import type { VolumeResolver } from '../storage/resolve.js';
+import { resolveVolumeDisks } from './volume-disks.js';
 
 export interface LauncherOptions {
   qemuBinary: string;
@@ -30,6 +32,8 @@ export interface LauncherOptions {
   logger: Logger;
   /** What definitions may ask of this host (paths, QEMU passthrough). */
   policy: HostPolicy;
+  /** Finds the volumes `<disk type='volume'>` names (ferryd's storage pools). */
+  volumes?: VolumeResolver;
 }
 
 export class Launcher {
@@ -51,7 +55,9 @@ export class Launcher {
    */
   async start(rec: DomainRecord, def: DomainDef, paused: boolean, incoming = false): Promise<void> {
     const live = incoming ? def : withBootDefaults(def);
-    this.#checkHost(live);
+    // QEMU and the host checks see volumes as the files or network sources they are.
+    const runnable = await this.resolveDisks(live);
+    this.#checkHost(runnable);
     const base = join(this.#opts.runDir, def.uuid);
     const qmpSocket = `${base}.qmp`;
     const pidFile = `${base}.pid`;
@@ -59,7 +65,7 @@ export class Launcher {
     rmSync(qmpSocket, { force: true });
     // Unlike libvirt, no -S unless asked: ferryd sets nothing up before the vCPUs run, and a
     // guest that waits for the monitor handshake boots later than bare QEMU (bench/README.md).
-    const args = buildCommandLine(live, {
+    const args = buildCommandLine(runnable, {
       qmpSocket,
       pidFile,
       // An incoming guest stays paused after the stream until the job's finish phase.
@@ -178,6 +184,11 @@ export class Launcher {
       qemuLog: this.#qemuLogOf(status.name),
     } satisfies Partial<DomainRecord>);
     return rec;
+  }
+
+  /** `def` with its volume disks resolved through this host's storage pools. */
+  resolveDisks(def: DomainDef): Promise<DomainDef> {
+    return resolveVolumeDisks(def, this.#opts.volumes);
   }
 
   /** Throws ACCESS_DENIED when the host's policy forbids what `def` asks (see policy.ts). */

@@ -96,7 +96,7 @@ export class IncomingMigrations {
     let created: string[] = [];
     if (disks !== undefined) {
       domains.checkPolicy(def);
-      created = await prepareIncomingDisks(def, disks);
+      created = await prepareIncomingDisks(await domains.resolveDisks(def), disks);
     }
     const rec = await domains.startIncoming(def).catch((err: unknown) => {
       removeCreated(created);

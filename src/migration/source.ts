@@ -244,7 +244,7 @@ async function live(
       // Before anything changes: a missing certificate is the user's to fix, not a rollback.
       if (flags.tls) checkMigrationTlsFiles(opts.tlsDir, 'client');
       // Which disks are copied, and proof that the others are shared: before anything changes.
-      storage = await SourceStorage.begin(def, flags);
+      storage = await SourceStorage.begin(await domains.resolveDisks(def), flags);
       const disks = storage;
       const destHost = parseConnectionUri(dest.uri).host;
       if (!flags.live && entry.wasRunning) await domains.pauseForMigration(rec);

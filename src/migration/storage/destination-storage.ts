@@ -26,10 +26,10 @@ function refuse(message: string): never {
   throw new FerryError('INVALID_ARG', `Bad disk request from the source: ${message}`);
 }
 
-/** Every probe and copy must be about a disk of `def`, at the place `def` says. */
+/** Every probe must be about a disk of `def`, at the place `def` says. */
 function checkRequests(def: DomainDef, disks: IncomingDisks): void {
   const byDev = new Map<string, DiskDef>(def.devices.disks.map((d) => [d.target.dev, d]));
-  for (const probe of [...disks.probes, ...disks.copyProbes]) {
+  for (const probe of disks.probes) {
     const disk = byDev.get(probe.dev) ?? refuse(`no disk '${probe.dev}'`);
     if (probe.kind === 'marker') {
       const dir = probe.path.slice(0, probe.path.lastIndexOf('/'));
@@ -41,25 +41,41 @@ function checkRequests(def: DomainDef, disks: IncomingDisks): void {
     } else if (imageName(disk) !== probe.name)
       refuse(`probe of '${probe.dev}' is not about its image`);
   }
-  for (const copy of disks.copy) {
+}
+
+/**
+ * The copies with their targets where this host's definition puts them: the same path as on
+ * the source for a file disk, the destination pool's volume for a volume disk.
+ */
+function targetsOf(def: DomainDef, copies: readonly CopiedDisk[]): CopiedDisk[] {
+  const byDev = new Map<string, DiskDef>(def.devices.disks.map((d) => [d.target.dev, d]));
+  return copies.map((copy) => {
     const disk = byDev.get(copy.dev) ?? refuse(`no disk '${copy.dev}'`);
-    if (disk.source !== copy.path || disk.network !== undefined || disk.driver.type !== copy.format)
-      refuse(`copy of '${copy.dev}' is not about its image`);
-  }
+    if (disk.source === undefined || disk.network !== undefined || disk.driver.type !== copy.format)
+      refuse(`copy of '${copy.dev}' is not about a file disk of that format`);
+    return { ...copy, path: disk.source };
+  });
 }
 
 /**
  * Before the incoming QEMU starts: proves the shared disks, then creates (or accepts) the
- * targets of copied ones. Returns the images it created, which a failed job removes.
+ * targets of copied ones. `def` has its volume disks resolved by this host. Returns the images
+ * it created, which a failed job removes.
  */
 export async function prepareIncomingDisks(
   def: DomainDef,
   disks: IncomingDisks,
 ): Promise<string[]> {
   checkRequests(def, disks);
+  const targets = targetsOf(def, disks.copy);
   await checkSharedDisks(disks.probes);
-  await checkNotShared(disks.copyProbes);
-  return prepareTargets(disks.copy);
+  // A copy whose target here is the source's own path might be the very same file.
+  const samePath = disks.copyProbes.filter(
+    (p) => p.kind === 'marker' && targets.some((t) => t.dev === p.dev && t.path === p.path),
+  );
+  checkRequests(def, { ...disks, probes: samePath });
+  await checkNotShared(samePath);
+  return prepareTargets(targets);
 }
 
 /** Exports the copied disks of the waiting QEMU; returns the NBD server's port. */
