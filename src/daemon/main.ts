@@ -137,6 +137,7 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
       watchMs: config.migrationWatchMs,
       tlsDir: config.migrationTlsDir,
       keepalive: config.keepalive,
+      runDir: config.runDir,
     }),
   };
   // Domains with an interrupted job are reserved now; the decisions may need the peer.

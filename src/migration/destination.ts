@@ -36,6 +36,7 @@ import {
   pauseOnSourceLoss,
   reopenStream,
 } from './incoming-postcopy.js';
+import { IncomingOffline } from './incoming-offline.js';
 import { advertisedHost, allocatePort, DEFAULT_PORT_RANGE, streamUris } from './ports.js';
 import { exportIncomingDisks, prepareIncomingDisks } from './storage/destination-storage.js';
 import { stopDiskExports } from './storage/nbd-export.js';
@@ -57,16 +58,24 @@ export interface DestinationOptions {
   keepalive?: KeepaliveOptions | undefined;
   /** Certificates for TLS migrations (ferryd.conf migrate_tls_x509_cert_dir). */
   tlsDir?: string;
+  /** ferryd's run directory: the sockets and logs of offline disk copies. */
+  runDir: string;
 }
 
 export class IncomingMigrations {
   readonly #jobs = new Map<string, IncomingJob>();
-  /** Offline jobs prepared here and not finished yet: they have no QEMU, only an id. */
-  readonly #offlineJobs = new Set<string>();
+  /** Offline jobs prepared here and not finished yet: no QEMU, maybe a disk copy. */
+  readonly #offline: IncomingOffline;
   readonly #opts: DestinationOptions;
 
   constructor(opts: DestinationOptions) {
     this.#opts = opts;
+    this.#offline = new IncomingOffline({
+      domains: opts.domains,
+      log: opts.log,
+      runDir: opts.runDir,
+      portRange: opts.portRange ?? DEFAULT_PORT_RANGE,
+    });
   }
 
   /**
@@ -76,7 +85,12 @@ export class IncomingMigrations {
   async prepare(
     req: PrepareRequest,
     source: SourceConnection,
-  ): Promise<{ migrateUri?: string; jobId: string }> {
+  ): Promise<{
+    migrateUri?: string;
+    jobId: string;
+    nbd?: { host: string; port: number };
+    warnings?: string[];
+  }> {
     const { domains } = this.#opts;
     if (req.sourceHostUuid === this.#opts.hostUuid) {
       throw new FerryError(
@@ -85,18 +99,19 @@ export class IncomingMigrations {
       );
     }
     const jobId = randomUUID();
-    if (req.offline) {
-      domains.define(req.xml);
-      this.#offlineJobs.add(jobId);
-      return { jobId };
-    }
+    if (req.offline)
+      return this.#offline.prepare(
+        req,
+        source,
+        new Set([...this.#jobs.values()].map((j) => j.port)),
+      );
     const { def } = parseDomainXml(req.xml);
     const existedBefore = domains.find(def.uuid) !== undefined;
     const disks = req.disks;
     let created: string[] = [];
     if (disks !== undefined) {
       domains.checkPolicy(def);
-      created = await prepareIncomingDisks(await domains.resolveDisks(def), disks);
+      ({ created } = await prepareIncomingDisks(await domains.resolveDisks(def), disks));
     }
     const rec = await domains.startIncoming(def).catch((err: unknown) => {
       removeCreated(created);
@@ -187,7 +202,8 @@ export class IncomingMigrations {
     stats?: JobStats | undefined;
   }): Promise<{ name: string; state: string }> {
     const job = this.#jobs.get(p.jobId);
-    if (job === undefined) return endedJobAnswer(this.#opts, this.#offlineJobs, p.jobId);
+    if (this.#offline.has(p.jobId)) return this.#offline.finish(p.jobId, p.success);
+    if (job === undefined) return endedJobAnswer(this.#opts, p.jobId);
     const { rec } = job;
     if (!p.success) {
       await this.#discard(job);

@@ -233,10 +233,8 @@ export async function watchReceivedGuest(
  */
 export function endedJobAnswer(
   o: { journal: MigrationJournal; domains: DomainManager; log: Logger },
-  offlineJobs: Set<string>,
   jobId: string,
 ): { name: string; state: string } {
-  if (offlineJobs.delete(jobId)) return { name: '', state: 'shut off' };
   const done = o.journal.get('destination', jobId);
   if (done === undefined) {
     o.log.warn({ job: jobId }, 'peer finished a migration job that does not exist');

@@ -135,7 +135,12 @@ export const METHODS = {
   'migration.start': {
     doc: 'Migrate a domain to the ferryd at `destUri` (peer to peer); resolves when the job ends. Progress comes as `job.progress` notifications to this connection. With `flags.postcopyResume`, no new job: the paused post-copy migration of the domain is resumed through `destUri` now, and the call lasts until that job ends.',
     params: DomainRef.extend({ destUri: z.string().min(1).max(4096), flags: MigrateFlags }),
-    result: z.strictObject({ name: z.string(), stats: JobStats }),
+    result: z.strictObject({
+      name: z.string(),
+      stats: JobStats,
+      /** Things the user should know that did not stop the job (printed as `warning: …`). */
+      warnings: z.array(z.string()).optional(),
+    }),
   },
   'migration.prepare': {
     doc: 'Peer call, destination side: make ready to receive a domain (QEMU with -incoming).',

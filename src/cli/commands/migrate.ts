@@ -328,11 +328,13 @@ export async function runMigration(
   const stopInterrupts = io.onInterrupt(() => void onInterrupt());
 
   let failure: { err: unknown } | undefined;
+  let warnings: string[] = [];
   try {
-    await Promise.race([
+    const result = await Promise.race([
       conn.call('migration.start', { domain: req.domain, destUri: req.destUri, flags: req.flags }),
       detached,
     ]);
+    warnings = result.warnings ?? [];
   } catch (err) {
     failure = { err };
   }
@@ -342,6 +344,7 @@ export async function runMigration(
   stopProgress();
   view.finish(failure === undefined);
   if (failure !== undefined) throw domainLookupError(failure.err);
+  for (const w of warnings) ctx.err(`warning: ${w}\n`);
   // virsh prints nothing on success but the blank line that ends every command.
   ctx.out('\n');
 }

@@ -60,12 +60,12 @@ function targetsOf(def: DomainDef, copies: readonly CopiedDisk[]): CopiedDisk[] 
 /**
  * Before the incoming QEMU starts: proves the shared disks, then creates (or accepts) the
  * targets of copied ones. `def` has its volume disks resolved by this host. Returns the images
- * it created, which a failed job removes.
+ * it created, which a failed job removes, and the targets (where each copy goes here).
  */
 export async function prepareIncomingDisks(
   def: DomainDef,
   disks: IncomingDisks,
-): Promise<string[]> {
+): Promise<{ created: string[]; targets: CopiedDisk[] }> {
   checkRequests(def, disks);
   const targets = targetsOf(def, disks.copy);
   await checkSharedDisks(disks.probes);
@@ -75,7 +75,7 @@ export async function prepareIncomingDisks(
   );
   checkRequests(def, { ...disks, probes: samePath });
   await checkNotShared(samePath);
-  return prepareTargets(targets);
+  return { created: await prepareTargets(targets), targets };
 }
 
 /** Exports the copied disks of the waiting QEMU; returns the NBD server's port. */

@@ -32,7 +32,7 @@ export function runTool(
       { maxBuffer: 64 * 1024 * 1024, timeout: opts.timeoutMs ?? 60_000 },
       (err, stdout, stderr) => {
         if (err === null) return resolve(stdout);
-        const said = stderr.trim().split('\n')[0] ?? '';
+        const said = (stderr.trim() || stdout.trim()).split('\n')[0] ?? '';
         reject(
           new FerryError('OPERATION_FAILED', `${tool}: ${said || err.message}`, { cause: err }),
         );

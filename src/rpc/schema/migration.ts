@@ -129,6 +129,7 @@ export const PrepareResult = z.strictObject({
   /** Things the user should know that do not stop the migration (e.g. an offline disk missing here). */
   warnings: z.array(z.string()).optional(),
 });
+export type PrepareResult = z.output<typeof PrepareResult>;
 
 export const FinishParams = z.strictObject({
   jobId: z.string(),
