@@ -30,6 +30,7 @@ async function summaryOf(pools: PoolManager, rec: PoolRecord): Promise<PoolSumma
     allocation: s.space?.allocation ?? null,
     available: s.space?.available ?? null,
     exported: s.exported ?? null,
+    ...(s.netfs === undefined ? {} : { netfs: s.netfs }),
   };
 }
 

@@ -1,5 +1,5 @@
 /**
- * What every pool type implements (dir, nbd, and netfs when it lands): a PoolBackend works on
+ * What every pool type implements (dir, nbd, netfs): a PoolBackend works on
  * one pool's definition; the pool manager above it keeps state, locks and persistence.
  * @module
  */

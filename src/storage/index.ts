@@ -1,5 +1,5 @@
 /**
- * Storage: pools and volumes (dir, nbd; netfs reserved), the NBD export host that serves a dir
+ * Storage: pools and volumes (dir, nbd, netfs over libnfs), the NBD export host that serves a dir
  * pool's volumes from a qemu-storage-daemon, and the resolution of a guest disk's
  * `<source pool= volume=/>` into a source QEMU opens. ferryd owns one PoolManager and one
  * VolumeService on top of it.

@@ -71,6 +71,8 @@ const TOOL_TIMEOUT_MS = 60_000;
  */
 const VOLUME_NAME = /^[A-Za-z0-9_+][A-Za-z0-9._+-]{0,254}$/;
 
+export const isVolumeName = (name: string): boolean => VOLUME_NAME.test(name);
+
 export function checkVolumeName(name: string): string {
   if (!VOLUME_NAME.test(name))
     throw new FerryError(
@@ -183,11 +185,11 @@ export function parseNfsLsSummary(text: string): NetfsSpace {
 async function nfsLs(loc: NetfsLocation, summary: boolean): Promise<string> {
   const url = nfsUrl(loc);
   const r = await runTool('nfs-ls', [...(summary ? ['-s'] : []), url], 'libnfs-utils');
-  if (r.code !== 0)
-    throw new FerryError(
-      'OPERATION_FAILED',
-      `cannot list ${url}: ${lastLine(r.stderr || r.stdout)}`,
-    );
+  if (r.code !== 0) {
+    // `nfs-ls -s` says nothing when no NFS server answers (e.g. connection refused).
+    const why = lastLine(r.stderr || r.stdout) || `no answer (nfs-ls exit code ${r.code})`;
+    throw new FerryError('OPERATION_FAILED', `cannot list ${url}: ${why}`);
+  }
   return r.stdout;
 }
 
@@ -262,7 +264,9 @@ export async function createVolume(
   if (!Number.isSafeInteger(req.capacity) || req.capacity <= 0)
     throw new FerryError('INVALID_ARG', `Invalid volume capacity ${String(req.capacity)}`);
   if ((await volumeInfo(loc, req.name)) !== undefined)
-    throw new FerryError('OPERATION_FAILED', `storage volume name '${req.name}' already in use`);
+    throw new FerryError('OPERATION_FAILED', `storage volume name '${req.name}' already in use`, {
+      data: { exists: true },
+    });
   const backing =
     req.backing === undefined ? [] : ['-b', req.backing.path, '-F', req.backing.format];
   const args = ['create', '-q', '-f', req.format, ...backing, url, String(req.capacity)];

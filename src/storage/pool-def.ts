@@ -5,6 +5,7 @@
  */
 import { isAbsolute } from 'node:path';
 import { FerryError } from '../common/errors.js';
+import { checkLocation, type NetfsLocation } from './netfs.js';
 
 /** Pool types ferryd parses: dir and netfs are libvirt's; nbd is Ferry's own. */
 export const POOL_TYPES = ['dir', 'netfs', 'nbd'] as const;
@@ -108,10 +109,7 @@ export function checkPoolDef(def: PoolDef): void {
     if (!isAbsolute(def.target))
       throw invalid(`storage pool target path '${def.target}' must be absolute`);
   }
-  if (def.type === 'netfs') {
-    if (def.source.host === undefined) throw invalid('missing storage pool source host name');
-    if (def.source.dir === undefined) throw invalid('missing storage pool source path');
-  }
+  if (def.type === 'netfs') netfsLocation(def);
   if (def.type === 'nbd') {
     if (def.source.host === undefined) throw invalid('missing storage pool source host name');
     if (def.target !== undefined)
@@ -124,4 +122,26 @@ export function nbdAddress(def: PoolDef): { host: string; port: number } {
   const host = def.source.host;
   if (host === undefined) throw invalid('missing storage pool source host name');
   return { host: host.name, port: host.port ?? DEFAULT_NBD_PORT };
+}
+
+/**
+ * Where a netfs pool's volumes are: its server and exported directory, as libnfs and QEMU's nfs
+ * driver open them (a host name or address, an absolute path, no port: QEMU 7.2 asks the
+ * server's portmapper).
+ */
+export function netfsLocation(def: PoolDef): NetfsLocation {
+  const { host, dir, format } = def.source;
+  if (host === undefined) throw invalid('missing storage pool source host name');
+  if (dir === undefined) throw invalid('missing storage pool source path');
+  if (host.port !== undefined)
+    throw new FerryError(
+      'CONFIG_UNSUPPORTED',
+      `unsupported configuration: netfs pool source host '${host.name}' has port ${host.port}; QEMU's NFS driver asks the server's portmapper, so no port can be given`,
+    );
+  if (format !== undefined && format !== 'auto' && format !== 'nfs')
+    throw new FerryError(
+      'CONFIG_UNSUPPORTED',
+      `unsupported configuration: netfs pool source format '${format}'; Ferry reaches netfs pools over NFS only (auto or nfs)`,
+    );
+  return checkLocation({ host: host.name, exportPath: dir });
 }

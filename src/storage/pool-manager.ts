@@ -5,28 +5,21 @@
  * Volume operations live in ./volumes.ts, on top of this.
  * @module
  */
-import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { FerryError, messageOf } from '../common/errors.js';
 import { pathAllowed, type HostPolicy, type Logger } from '../host/index.js';
 import { formatHostPort } from '../rpc/index.js';
 import type { PoolBackend, PoolSpace } from './backend.js';
-import { DirBackend } from './dir-backend.js';
 import { noPool, poolActive, poolNotActive } from './errors.js';
 import { NbdExportHost } from './export-host.js';
-import { NbdBackend } from './nbd-backend.js';
-import { netfsBackend } from './netfs-backend.js';
-import {
-  checkPoolDef,
-  DEFAULT_NBD_PORT,
-  parseHostPort,
-  poolTypeOf,
-  type PoolDef,
-  type PoolSource,
-} from './pool-def.js';
+import { nfsUrl } from './netfs.js';
+import { netfsLocation, type PoolDef } from './pool-def.js';
 import { PoolStore } from './pool-store.js';
+import { backendFor, poolDefOf, sourceKey, type DefinePoolRequest } from './pool-types.js';
 import { formatPoolXml } from './pool-xml.js';
+
+export { poolDefOf, type DefinePoolRequest } from './pool-types.js';
 
 export interface PoolManagerOptions {
   /** STATE_DIR/storage: persistent definitions. */
@@ -37,18 +30,6 @@ export interface PoolManagerOptions {
   logDir: string;
   policy: HostPolicy;
   logger: Logger;
-}
-
-/** pool-define-as / pool-create-as, as the command line gives them. */
-export interface DefinePoolRequest {
-  name: string;
-  type: string;
-  sourceHost?: string | undefined;
-  sourcePath?: string | undefined;
-  sourceDev?: string | undefined;
-  sourceName?: string | undefined;
-  sourceFormat?: string | undefined;
-  target?: string | undefined;
 }
 
 /** One pool as pool-list and pool-info show it. */
@@ -63,6 +44,8 @@ export interface PoolSummary {
   space: PoolSpace | undefined;
   /** `nbd://HOST:PORT` while pool-export serves it. */
   exported: string | undefined;
+  /** A netfs pool's export (`nfs://HOST/PATH`) and its target (recorded, never mounted). */
+  netfs: { source: string; target: string } | undefined;
 }
 
 /** A pool the manager holds. */
@@ -72,44 +55,6 @@ export interface PoolRecord {
   active: boolean;
   backend: PoolBackend;
   exportHost: NbdExportHost | undefined;
-}
-
-function backendFor(def: PoolDef): PoolBackend {
-  switch (def.type) {
-    case 'dir':
-      return new DirBackend(def);
-    case 'nbd':
-      return new NbdBackend(def);
-    case 'netfs':
-      return netfsBackend();
-  }
-}
-
-/** The definition a pool-define-as request describes, with a fresh UUID. */
-export function poolDefOf(req: DefinePoolRequest): PoolDef {
-  const type = poolTypeOf(req.type);
-  const source: PoolSource = {};
-  if (req.sourceHost !== undefined) source.host = parseHostPort(req.sourceHost);
-  if (req.sourcePath !== undefined) source.dir = req.sourcePath;
-  if (req.sourceDev !== undefined) source.device = req.sourceDev;
-  if (req.sourceName !== undefined) source.name = req.sourceName;
-  if (req.sourceFormat !== undefined) source.format = req.sourceFormat;
-  const def: PoolDef = {
-    type,
-    name: req.name,
-    uuid: randomUUID(),
-    source,
-    ...(req.target === undefined ? {} : { target: req.target }),
-  };
-  checkPoolDef(def);
-  return def;
-}
-
-/** What two pools would both claim: the same directory, or the same NBD server. */
-function sourceKey(def: PoolDef): string {
-  if (def.type === 'nbd')
-    return `nbd:${def.source.host?.name ?? ''}:${def.source.host?.port ?? DEFAULT_NBD_PORT}`;
-  return `path:${def.target ?? ''}`;
 }
 
 export class PoolManager {
@@ -245,6 +190,8 @@ export class PoolManager {
   /** Warnings for a definition this host accepts but guests cannot use. */
   #warnings(def: PoolDef): string[] {
     const { policy } = this.#opts;
+    // A netfs target is only recorded: guests open its volumes over NFS, not under it.
+    if (def.type === 'netfs') return [];
     if (def.target === undefined || pathAllowed(def.target, policy)) return [];
     return [
       `pool target '${def.target}' is outside the directories this host allows for guests (allowed_paths in ${policy.origin}: ${policy.allowedPaths.join(', ') || 'none'}); guests cannot use its volumes`,
@@ -359,6 +306,10 @@ export class PoolManager {
       autostart: rec.persistent && this.#store.autostart(rec.def.name),
       space,
       exported: rec.exportHost === undefined ? undefined : exportUri(rec.exportHost),
+      netfs:
+        rec.def.type === 'netfs'
+          ? { source: nfsUrl(netfsLocation(rec.def)), target: rec.def.target ?? '' }
+          : undefined,
     };
   }
 

@@ -88,7 +88,8 @@ export class VolumeService implements VolumeResolver {
     return this.#pools.serialize(async () => {
       const rec = this.#pools.active(p.pool);
       checkObjectName(p.name, 'volume');
-      if (rec.def.type !== 'dir')
+      // An nbd pool refuses at once, saying where to make the volume.
+      if (rec.def.type === 'nbd')
         await rec.backend.createVolume({ name: p.name, capacity: p.capacity, format: p.format });
       if ((await rec.backend.volume(p.name)) !== undefined) throw volumeExists(p.name);
       let backing: { path: string; format: ImageFormat } | undefined;
@@ -122,7 +123,8 @@ export class VolumeService implements VolumeResolver {
   delete(vol: string, pool?: string): Promise<VolumeInfo> {
     return this.#pools.serialize(async () => {
       const found = await this.find(vol, pool);
-      if (found.pool.def.type !== 'dir') await found.pool.backend.deleteVolume(found.vol);
+      // An nbd pool refuses at once, saying where to delete the volume.
+      if (found.pool.def.type === 'nbd') await found.pool.backend.deleteVolume(found.vol);
       await found.pool.exportHost?.remove(found.vol.name);
       await found.pool.backend.deleteVolume(found.vol);
       return found.vol;

@@ -78,6 +78,11 @@ void test('pool-info lays out as virsh, sizes only while running, Exported only 
     'Exported',
     'nbd://storage:10809',
   ]);
+  const netfs = { source: 'nfs://storage/srv/nfs', target: '/var/lib/ferry/nfs' };
+  assert.deepEqual(poolInfoPairs({ ...running, type: 'netfs', netfs }).slice(-2), [
+    ['Source', 'nfs://storage/srv/nfs'],
+    ['Target', '/var/lib/ferry/nfs (recorded only, not mounted: volumes are opened over NFS)'],
+  ]);
 });
 
 const vol = (name: string, capacity: number, allocation: number): Volume => ({

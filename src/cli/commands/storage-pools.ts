@@ -59,7 +59,7 @@ function defineCommand(program: Command, name: string, description: string): Com
     .command(name)
     .description(description)
     .argument('[name]', 'name of the pool')
-    .argument('[type]', 'type of the pool: dir, nbd (Ferry), netfs (not yet usable)');
+    .argument('[type]', 'type of the pool: dir, nbd (Ferry), netfs (over NFS, no mount)');
   for (const a of DEFINE_ARGS) cmd = cmd.argument(`[${a}]`, a.replace('-', ' '));
   return cmd
     .option('--name <name>', 'name of the pool')
@@ -231,6 +231,11 @@ export function poolInfoPairs(info: PoolSummary): [string, string][] {
       ['Available', size(info.available)],
     );
   if (info.exported !== null) pairs.push(['Exported', info.exported]);
+  if (info.netfs !== undefined)
+    pairs.push(
+      ['Source', info.netfs.source],
+      ['Target', `${info.netfs.target} (recorded only, not mounted: volumes are opened over NFS)`],
+    );
   return pairs;
 }
 

@@ -41,6 +41,8 @@ export const PoolSummary = z.strictObject({
   available: z.number().nullable(),
   /** `nbd://HOST:PORT` while pool-export serves the pool. */
   exported: z.string().nullable(),
+  /** A netfs pool's export (`nfs://HOST/PATH`) and its target, recorded but never mounted. */
+  netfs: z.strictObject({ source: z.string(), target: z.string() }).optional(),
 });
 export type PoolSummary = z.infer<typeof PoolSummary>;
 
@@ -90,7 +92,7 @@ export const STORAGE_METHODS = {
     result: PoolSummary,
   },
   'pool.define': {
-    doc: 'virsh pool-define-as: a persistent, inactive pool (dir, nbd; netfs parses but cannot start yet). Warnings name a target guests may not use.',
+    doc: 'virsh pool-define-as: a persistent, inactive pool (dir, nbd, netfs). Warnings name a target guests may not use.',
     params: PoolDefineParams,
     result: z.strictObject({ name: z.string(), uuid: z.string(), warnings: z.array(z.string()) }),
   },
@@ -105,7 +107,7 @@ export const STORAGE_METHODS = {
     result: Named,
   },
   'pool.start': {
-    doc: 'virsh pool-start: check the target (dir) or that the server answers (nbd), then mark active.',
+    doc: 'virsh pool-start: check the target (dir) or that the server answers (nbd) or serves the export (netfs), then mark active.',
     params: PoolRef.extend({ build: z.boolean().default(false) }),
     result: Named,
   },
