@@ -22,6 +22,7 @@ import type { JobStats } from '../rpc/schema/migration.js';
 import type { IncomingMigrations } from './destination.js';
 import type { MigrationJournal, SourceEntry } from './journal.js';
 import { connectPeer } from './peer.js';
+import { cancelLeftoverMirrors } from './storage/mirror.js';
 import { settleAfterSwitchover } from './settle.js';
 import { outcomeOf, postcopyAbortRefused } from './source-job.js';
 import { SourcePostcopy } from './source-postcopy.js';
@@ -156,6 +157,10 @@ async function decideSource(
     return settled.stats;
   }
   await qmp?.execute('migrate_cancel').catch(() => undefined);
+  if (qmp !== undefined)
+    await cancelLeftoverMirrors(qmp).catch((err: unknown) => {
+      log.error({ domain: entry.domainName, err: messageOf(err) }, 'cannot stop the disk mirrors');
+    });
   await domains.resumeAfterFailedMigration(rec, entry.wasRunning);
   void tellDestinationToDiscard(entry);
   const stats = failedJob(

@@ -53,12 +53,16 @@ export class DiskMirrors {
     return `ferry-mirror-${dev}`;
   }
 
+  static nodeName(dev: string): string {
+    return `ferry-${dev}-nbd`;
+  }
+
   /** Connects to each export and starts its mirror; on a failure removes what it added. */
   async start(sync: 'full' | 'top'): Promise<void> {
     this.#startedAt = Date.now();
     try {
       for (const dev of this.#devs) {
-        const node = `ferry-${dev}-nbd`;
+        const node = DiskMirrors.nodeName(dev);
         await this.#qmp.execute('blockdev-add', {
           driver: 'nbd',
           'node-name': node,
@@ -177,27 +181,10 @@ export class DiskMirrors {
   /** Stops every mirror at once (the destination's copy is thrown away) and removes the nodes. */
   async abort(): Promise<void> {
     if (this.#started) {
-      for (const dev of this.#devs) {
-        await this.#qmp
-          .execute('block-job-cancel', { device: DiskMirrors.jobId(dev), force: true })
-          .catch(() => undefined);
-      }
-      await this.#waitGone();
+      await stopMirrorJobs(this.#qmp, this.#devs);
       this.#started = false;
     }
     await this.#removeNodes();
-  }
-
-  async #waitGone(): Promise<void> {
-    const deadline = Date.now() + 30_000;
-    while (Date.now() < deadline) {
-      const jobs = await this.#jobs().catch(() => []);
-      for (const j of jobs)
-        if (j.status === 'concluded')
-          await this.#qmp.execute('block-job-dismiss', { id: j.device }).catch(() => undefined);
-      if (jobs.length === 0) return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
   }
 
   async #removeNodes(): Promise<void> {
@@ -205,5 +192,40 @@ export class DiskMirrors {
       const node = this.#nodes.pop() as string;
       await this.#qmp.execute('blockdev-del', { 'node-name': node }).catch(() => undefined);
     }
+  }
+}
+
+/**
+ * Stops mirrors a previous ferryd left running in `qmp`'s QEMU (it died mid-copy and the job
+ * was rolled back): the guest stays on its own disks, the NBD client nodes go.
+ */
+export async function cancelLeftoverMirrors(qmp: QmpClient): Promise<void> {
+  const jobs = await qmp.execute<BlockJobInfo[]>('query-block-jobs');
+  const prefix = DiskMirrors.jobId('');
+  const devs = jobs
+    .filter((j) => j.device.startsWith(prefix))
+    .map((j) => j.device.slice(prefix.length));
+  await stopMirrorJobs(qmp, devs);
+  for (const dev of devs)
+    await qmp
+      .execute('blockdev-del', { 'node-name': DiskMirrors.nodeName(dev) })
+      .catch(() => undefined);
+}
+
+/** Cancels the mirrors of `devs` without completing them and waits until they are gone. */
+async function stopMirrorJobs(qmp: QmpClient, devs: readonly string[]): Promise<void> {
+  const ids = new Set(devs.map((d) => DiskMirrors.jobId(d)));
+  for (const id of ids)
+    await qmp.execute('block-job-cancel', { device: id, force: true }).catch(() => undefined);
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const left = (await qmp.execute<BlockJobInfo[]>('query-block-jobs').catch(() => [])).filter(
+      (j) => ids.has(j.device),
+    );
+    for (const j of left)
+      if (j.status === 'concluded')
+        await qmp.execute('block-job-dismiss', { id: j.device }).catch(() => undefined);
+    if (left.length === 0) return;
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
