@@ -135,7 +135,7 @@ async function offline(
       ...(destHost === undefined ? {} : { destHost }),
     });
   } finally {
-    copy?.cleanup();
+    await copy?.cleanup();
   }
   let stats: JobStats = {
     type: 'Completed',
@@ -199,7 +199,7 @@ async function offlineCopyPlan(
   rec: DomainRecord,
   def: DomainDef,
   flags: MigrateFlags,
-): Promise<{ params: PrepareDisks; cleanup: () => void }> {
+): Promise<{ params: PrepareDisks; cleanup: () => Promise<void> }> {
   if (rec.proc !== undefined)
     throw new FerryError(
       'OPERATION_INVALID',

@@ -5,7 +5,9 @@
  * source mirrors onto.
  * @module
  */
+import { posix } from 'node:path';
 import { FerryError } from '../../common/errors.js';
+import { NBD_DEFAULT_PORT } from '../../qemu/disk-args.js';
 import type { DiskDef, DomainDef } from '../../domain/def.js';
 import type { QmpClient } from '../../qmp/index.js';
 import type { CopiedDisk, DiskProbe } from '../../rpc/schema/migration-disks.js';
@@ -38,8 +40,32 @@ function checkRequests(def: DomainDef, disks: IncomingDisks): void {
       );
       if (disk.source !== probe.path || !marker.test(probe.marker))
         refuse(`probe of '${probe.dev}' is not about its image`);
-    } else if (imageName(disk) !== probe.name)
-      refuse(`probe of '${probe.dev}' is not about its image`);
+    } else if (!probeMatches(disk, probe)) refuse(`probe of '${probe.dev}' is not about its image`);
+  }
+}
+
+/** A network or device probe must name exactly the disk's own source. */
+function probeMatches(disk: DiskDef, probe: DiskProbe): boolean {
+  const net = disk.network;
+  switch (probe.kind) {
+    case 'marker':
+      return false;
+    case 'nfs-marker':
+      return (
+        net?.protocol === 'nfs' &&
+        net.host === probe.host &&
+        net.name === probe.image &&
+        posix.dirname(net.name) === probe.dir
+      );
+    case 'nbd-export':
+      return (
+        net?.protocol === 'nbd' &&
+        net.host === probe.host &&
+        (net.port ?? NBD_DEFAULT_PORT) === probe.port &&
+        net.name === probe.export
+      );
+    case 'header':
+      return imageName(disk) === probe.name;
   }
 }
 

@@ -69,7 +69,7 @@ function checkCacheSafety(disks: readonly DiskDef[], flags: MigrateFlags): void 
 export class SourceStorage {
   readonly plan: DiskPlan;
   readonly #prepare: PrepareDisks;
-  readonly #cleanupProbes: () => void;
+  readonly #cleanupProbes: () => Promise<void>;
   readonly #memoryTotal: number;
   #mirrors: DiskMirrors | undefined;
   #last: DiskFields | undefined;
@@ -79,7 +79,7 @@ export class SourceStorage {
   private constructor(
     plan: DiskPlan,
     prepare: PrepareDisks,
-    cleanup: () => void,
+    cleanup: () => Promise<void>,
     memoryTotal: number,
   ) {
     this.plan = plan;
@@ -95,12 +95,12 @@ export class SourceStorage {
     const copy = await describeCopies(plan.copy, plan.sync);
     const shared = await probeSharedDisks(plan.shared);
     const copied = await probeSharedDisks(plan.copy).catch((err: unknown) => {
-      shared.cleanup();
+      void shared.cleanup();
       throw err;
     });
-    const cleanup = (): void => {
-      shared.cleanup();
-      copied.cleanup();
+    const cleanup = async (): Promise<void> => {
+      await shared.cleanup();
+      await copied.cleanup();
     };
     const prepare: PrepareDisks = {
       probes: shared.probes,
@@ -121,8 +121,8 @@ export class SourceStorage {
   }
 
   /** The destination has looked at the probes (or failed to): remove the markers. */
-  probed(): void {
-    this.#cleanupProbes();
+  probed(): Promise<void> {
+    return this.#cleanupProbes();
   }
 
   /** Starts the mirrors and waits until every disk is in sync, reporting progress. */

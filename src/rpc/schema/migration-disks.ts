@@ -16,6 +16,27 @@ export const DiskProbe = z.discriminatedUnion('kind', [
     size: z.number(),
   }),
   z.strictObject({
+    /** An NFS disk: a marker file the source created next to the image on the server. */
+    kind: z.literal('nfs-marker'),
+    dev: z.string(),
+    host: z.string(),
+    /** Directory of the image on the server; the marker is DIR/MARKER. */
+    dir: z.string(),
+    marker: z.string().regex(/^ferry-probe-[0-9a-f]{32}$/),
+    image: z.string(),
+    virtualSize: z.number(),
+  }),
+  z.strictObject({
+    /** A disk on a Ferry NBD export host: the export's description names pool and volume. */
+    kind: z.literal('nbd-export'),
+    dev: z.string(),
+    host: z.string(),
+    port: z.number().int(),
+    export: z.string(),
+    description: z.string(),
+    size: z.number(),
+  }),
+  z.strictObject({
     kind: z.literal('header'),
     dev: z.string(),
     name: z.string(),
