@@ -121,6 +121,7 @@ void test(
         ),
       );
       await assertUntouched(h1, h2, serial);
+      await execOk(h2, ['umount', HOST_IMAGES]);
     });
 
     await t.test('the destination’s QEMU killed mid-mirror: the copy fails', async () => {
