@@ -399,6 +399,11 @@ async function live(
       link.end();
       if (switchedOver()) return await afterSwitchoverFailure(opts, rec, entry, err);
       const failed = await failedStats(qmp, control.aborted);
+      await qmp.execute('migrate_cancel').catch(() => undefined);
+      // The mirrors stop while their NBD targets still exist: the destination's QEMU goes next.
+      await storage?.abort().catch((e: unknown) => {
+        log.error({ domain: def.name, err: messageOf(e) }, 'cannot stop the disk mirrors');
+      });
       if (entry.destJobId !== undefined && control.peerLost === undefined) {
         await link
           .requirePeer()
@@ -410,10 +415,6 @@ async function live(
           })
           .catch(() => undefined);
       }
-      await qmp.execute('migrate_cancel').catch(() => undefined);
-      await storage?.abort().catch((e: unknown) => {
-        log.error({ domain: def.name, err: messageOf(e) }, 'cannot stop the disk mirrors');
-      });
       await domains.resumeAfterFailedMigration(rec, entry.wasRunning).catch((e: unknown) => {
         log.error({ domain: def.name, err: messageOf(e) }, 'cannot resume the source guest');
       });

@@ -305,7 +305,10 @@ export async function startDaemon(
     const offset = logText.length;
     c.stderr.on('data', (d: Buffer) => (logText += d.toString()));
     child = c;
-    await waitForSocket(socket, c);
+    await waitForSocket(socket, c).catch((err: unknown) => {
+      // Say why: ferryd's last log lines (a fatal start-up error is the last one).
+      throw new Error(`${String(err)}; ferryd log: ${logText.slice(offset).trim().slice(-1500)}`);
+    });
     if (opts.tcp !== true && opts.tls === undefined) return;
     const ready = await waitForReady(() => logText, offset, c);
     const portOf = (field: string): number => {

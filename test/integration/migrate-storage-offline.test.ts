@@ -53,7 +53,6 @@ void test(
   {
     ...rootOnly,
     timeout: 300_000,
-    todo: 'offline --copy-storage-all is being added to main by the lead (pending)',
   },
   async (t) => {
     const tb = await useTestbed(t, { hosts: 2, sshd: false });
@@ -114,7 +113,6 @@ void test(
   {
     ...rootOnly,
     timeout: 120_000,
-    todo: 'the warning comes with offline --copy-storage-all, being added to main (pending)',
   },
   async (t) => {
     const tb = await useTestbed(t, { hosts: 2, sshd: false });

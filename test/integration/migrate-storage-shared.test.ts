@@ -79,11 +79,6 @@ void test(
   {
     ...rootOnly,
     timeout: 300_000,
-    // Product bug: the shared-disk proof of a network disk (src/migration/storage/probe.ts,
-    // headerOf/mismatch) hashes the first 64 KiB of guest-visible bytes on each host at
-    // different times; a raw disk the guest is writing there (its superblock and table, as any
-    // filesystem's) reads differently and is refused as "not the same image".
-    todo: 'probe.ts compares the first 64 KiB of a raw network disk the guest is writing',
   },
   async (t) => {
     const tb = await useTestbed(t, { names: ['storage', 'a', 'b'], sshd: false });
