@@ -121,3 +121,23 @@ test('checkResumeFlags() takes what virsh users repeat and refuses what would ch
     /Option --offline cannot be used with --postcopy-resume/,
   );
 });
+
+test('checkFlags() refuses storage flags that cannot work together, naming them', () => {
+  const refused = (f: Record<string, unknown>, re: RegExp): void =>
+    assert.throws(
+      () => checkFlags(MigrateFlags.parse(f), { active: true, persistent: true }),
+      (e: unknown) => e instanceof FerryError && re.test(e.message),
+    );
+  refused({ live: true, copyStorageAll: true, copyStorageInc: true }, /mutually exclusive/);
+  refused({ live: true, migrateDisks: ['vda'] }, /--migrate-disks requires --copy-storage-all/);
+  refused({ live: true, disksPort: 49200 }, /--disks-port requires/);
+  refused({ live: true, postcopy: true, copyStorageAll: true }, /cannot be combined/);
+  refused(
+    { offline: true, persistent: true, copyStorageInc: true },
+    /--copy-storage-inc cannot be used with --offline/,
+  );
+  checkFlags(MigrateFlags.parse({ offline: true, persistent: true, copyStorageAll: true }), {
+    active: false,
+    persistent: true,
+  });
+});

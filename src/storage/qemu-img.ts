@@ -12,6 +12,8 @@ export interface ImageInfo {
   /** raw and qcow2 as such; any other format QEMU detects is reported by its own name. */
   format: string;
   virtualSize: number;
+  /** Bytes the image takes on its storage (a sparse file counts only what is allocated). */
+  actualSize?: number;
   backing?: { path: string; format: string | undefined };
 }
 
@@ -31,6 +33,7 @@ export function parseImageInfo(json: string): ImageInfo {
   return {
     format,
     virtualSize,
+    ...(typeof raw['actual-size'] === 'number' ? { actualSize: raw['actual-size'] } : {}),
     ...(backingPath === undefined ? {} : { backing: { path: backingPath, format: backingFormat } }),
   };
 }
@@ -39,10 +42,10 @@ export function parseImageInfo(json: string): ImageInfo {
  * Reads an image's header. `-U` (force share): a guest may hold the image's lock, and reading
  * the header does not disturb it.
  */
-export async function imageInfo(path: string): Promise<ImageInfo> {
+export async function imageInfo(path: string, format?: string): Promise<ImageInfo> {
   const { stdout } = await runTool(
     'qemu-img',
-    ['info', '-U', '--output=json', path],
+    ['info', '-U', '--output=json', ...(format === undefined ? [] : ['-f', format]), path],
     `cannot read image '${path}'`,
   );
   return parseImageInfo(stdout);

@@ -53,6 +53,7 @@ void test('parseImageInfo() reads format, virtual size and backing file', () => 
   assert.deepEqual(parseImageInfo(OVERLAY_INFO), {
     format: 'qcow2',
     virtualSize: 1073741824,
+    actualSize: 200704,
     backing: { path: '/tmp/qsdt/base.qcow2', format: 'qcow2' },
   });
   assert.deepEqual(parseImageInfo('{"format":"raw","virtual-size":100}'), {

@@ -19,18 +19,24 @@ const TOOL_TIMEOUT_MS = 60_000;
  * Runs `cmd args…` and returns its output; on failure throws OPERATION_FAILED whose message is
  * `what` and the tool's last stderr line.
  */
-export function runTool(cmd: string, args: readonly string[], what: string): Promise<ToolOutput> {
+export function runTool(
+  cmd: string,
+  args: readonly string[],
+  what: string,
+  opts: { timeoutMs?: number } = {},
+): Promise<ToolOutput> {
   return new Promise((resolve, reject) => {
     execFile(
       cmd,
       args,
-      { timeout: TOOL_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 },
+      { timeout: opts.timeoutMs ?? TOOL_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 },
       (err, stdout, stderr) => {
         if (err === null) {
           resolve({ stdout, stderr });
           return;
         }
-        const said = stderr.trim().split('\n').pop() ?? '';
+        // qemu-img compare says what differs on stdout.
+        const said = (stderr.trim() || stdout.trim()).split('\n').pop() ?? '';
         const why =
           (err as NodeJS.ErrnoException).code === 'ENOENT'
             ? `cannot run ${cmd}: ${describeErrno(err)} (install qemu-utils)`

@@ -201,3 +201,31 @@ test('formatJobInfo() shows a paused post-copy on a line of its own, after the o
       'Time elapsed:     0            ms\n\n',
   );
 });
+
+test('formatJobInfo() shows a storage copy as virsh does: File lines after Postcopy requests, Memory = Data - File', () => {
+  const out = formatJobInfo({
+    type: 'Unbounded',
+    operation: 'Outgoing migration',
+    status: 'active',
+    timeElapsedMs: 1500,
+    dataProcessed: 300 * MiB,
+    dataRemaining: 212 * MiB,
+    dataTotal: 512 * MiB,
+    pageSize: 4096,
+    iteration: 1,
+    postcopyRequests: 0,
+    diskProcessed: 256 * MiB,
+    diskRemaining: 0,
+    diskTotal: 256 * MiB,
+    diskBandwidth: 128 * MiB,
+  });
+  const lines = out.split('\n');
+  const at = (label: string): number => lines.findIndex((l) => l.startsWith(label));
+  assert.equal(lines[at('Memory processed:')], 'Memory processed: 44.000 MiB');
+  assert.equal(lines[at('Memory total:')], 'Memory total:     256.000 MiB');
+  assert.equal(lines[at('File processed:')], 'File processed:   256.000 MiB');
+  assert.equal(lines[at('File remaining:')], 'File remaining:   0.000 B');
+  assert.equal(lines[at('File total:')], 'File total:       256.000 MiB');
+  assert.equal(lines[at('File bandwidth:')], 'File bandwidth:   128.000 MiB/s');
+  assert.equal(at('File processed:'), at('Postcopy requests:') + 1);
+});

@@ -13,7 +13,7 @@ import { diskNodeNames } from '../../qemu/disk-args.js';
 import { formatHostPort } from '../../rpc/index.js';
 import type { CopiedDisk } from '../../rpc/schema/migration-disks.js';
 import { allocatePort } from '../ports.js';
-import { runTool } from './image.js';
+import { runTool } from '../../storage/tools.js';
 import { exportName } from './nbd-export.js';
 import { removeCreated } from './targets.js';
 
@@ -164,9 +164,12 @@ export async function copyDisksOffline(
     const target = targetUrl(nbd, disk.dev);
     try {
       await convert(disk, target, (bytes) => onProgress(done + bytes, total));
-      await runTool('qemu-img', ['compare', '-f', disk.format, '-F', 'raw', disk.path, target], {
-        timeoutMs: 3_600_000,
-      });
+      await runTool(
+        'qemu-img',
+        ['compare', '-f', disk.format, '-F', 'raw', disk.path, target],
+        'qemu-img compare',
+        { timeoutMs: 3_600_000 },
+      );
     } catch (err) {
       throw new FerryError(
         'OPERATION_FAILED',

@@ -21,7 +21,9 @@ import { posix } from 'node:path';
 import { NBD_DEFAULT_PORT } from '../../qemu/disk-args.js';
 import { listNbdExports } from '../../storage/nbd-list.js';
 import { deleteVolume, nfsUrl } from '../../storage/netfs.js';
-import { imageInfo, imageName, readProtocolBytes, runTool } from './image.js';
+import { imageInfo } from '../../storage/qemu-img.js';
+import { runTool } from '../../storage/tools.js';
+import { imageName, readProtocolBytes } from './image.js';
 
 const HEADER_BYTES = 64 * 1024;
 
@@ -73,14 +75,11 @@ export async function probeSharedDisks(
         const dir = posix.dirname(net.name);
         const marker = `ferry-probe-${randomBytes(16).toString('hex')}`;
         const info = await imageInfo(imageName(disk));
-        await runTool('qemu-img', [
-          'create',
-          '-q',
-          '-f',
-          'raw',
-          nfsUrl({ host: net.host, exportPath: dir }, marker),
-          '512',
-        ]);
+        await runTool(
+          'qemu-img',
+          ['create', '-q', '-f', 'raw', nfsUrl({ host: net.host, exportPath: dir }, marker), '512'],
+          'cannot create the probe marker',
+        );
         nfsMarkers.push({ host: net.host, dir, marker });
         probes.push({
           kind: 'nfs-marker',

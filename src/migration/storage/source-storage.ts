@@ -10,7 +10,7 @@ import type { DiskDef, DomainDef } from '../../domain/def.js';
 import type { QmpClient } from '../../qmp/index.js';
 import type { JobStats, MigrateFlags } from '../../rpc/schema/migration.js';
 import type { CopiedDisk, DiskProbe } from '../../rpc/schema/migration-disks.js';
-import { imageInfo } from './image.js';
+import { imageInfo } from '../../storage/qemu-img.js';
 import { withDiskStats, type DiskFields } from './job-stats.js';
 import { DiskMirrors, type MirrorTarget } from './mirror.js';
 import { planDisks, type DiskPlan } from './plan.js';
@@ -43,12 +43,12 @@ export async function describeCopies(
       allocated: info.actualSize ?? info.virtualSize,
     };
     if (sync === 'top') {
-      if (info.backingFile === undefined)
+      if (info.backing === undefined)
         throw new FerryError(
           'INVALID_ARG',
           `Disk '${disk.target.dev}' has no backing file: --copy-storage-inc copies an overlay over a shared base image (use --copy-storage-all)`,
         );
-      copied.backing = { file: info.backingFile, format: info.backingFormat ?? 'raw' };
+      copied.backing = { file: info.backing.path, format: info.backing.format ?? 'raw' };
     }
     out.push(copied);
   }

@@ -8,8 +8,9 @@ import { existsSync, rmSync, statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { FerryError, messageOf } from '../../common/errors.js';
 import { formatCapacity } from '../../common/capacity.js';
+import type { ImageFormat } from '../../storage/qemu-img.js';
 import type { CopiedDisk } from '../../rpc/schema/migration-disks.js';
-import { createImage, imageInfo } from './image.js';
+import { createImage, imageInfo } from '../../storage/qemu-img.js';
 
 /** Checks every target first, then creates the missing ones; returns the paths it created. */
 export async function prepareTargets(disks: readonly CopiedDisk[]): Promise<string[]> {
@@ -29,7 +30,14 @@ export async function prepareTargets(disks: readonly CopiedDisk[]): Promise<stri
   const created: string[] = [];
   try {
     for (const disk of toCreate) {
-      await createImage(disk.path, disk.format, disk.virtualSize, disk.backing);
+      await createImage({
+        path: disk.path,
+        format: disk.format,
+        capacity: disk.virtualSize,
+        ...(disk.backing === undefined
+          ? {}
+          : { backing: { path: disk.backing.file, format: disk.backing.format as ImageFormat } }),
+      });
       created.push(disk.path);
     }
   } catch (err) {
