@@ -179,9 +179,28 @@ test('barPayload() shows MiB, MiB/s, the iteration and the ETA', () => {
   assert.deepEqual(barPayload(snapshot), {
     done: '82.5',
     size: '512.0',
+    disks: '',
     rate: '40.0',
     dirty: '10.0',
     iter: '3',
     etaText: '1s',
   });
+});
+
+test('barPayload() shows a storage copy apart, and its rate while only the disks move', () => {
+  const model = new ProgressModel();
+  const { snapshot } = model.update({
+    type: 'Unbounded',
+    status: 'active',
+    dataProcessed: 100 * MiB,
+    dataRemaining: 412 * MiB,
+    dataTotal: 512 * MiB,
+    diskProcessed: 100 * MiB,
+    diskRemaining: 156 * MiB,
+    diskTotal: 256 * MiB,
+    diskBandwidth: 50 * MiB,
+  });
+  const payload = barPayload(snapshot);
+  assert.equal(payload['disks'], ' (disks 100.0/256.0 MiB)');
+  assert.equal(payload['rate'], '50.0');
 });

@@ -22,6 +22,8 @@ export interface ProgressSnapshot {
   iteration: number | undefined;
   /** Seconds left at the current net rate; undefined when the job is not gaining. */
   etaSeconds: number | undefined;
+  /** A storage copy's share of processed/total (the rest is memory); absent without one. */
+  disk?: { processed: number; total: number };
 }
 
 export interface ProgressUpdate {
@@ -63,7 +65,9 @@ export class ProgressModel {
   update(stats: JobStats): ProgressUpdate {
     const processed = stats.dataProcessed ?? 0;
     const remaining = stats.dataRemaining ?? 0;
-    const throughput = stats.memoryBandwidth ?? 0;
+    // While only the disks are copied (memory waits until they are in sync), their rate.
+    const memoryStarted = (stats.memoryBandwidth ?? 0) > 0 || (stats.iteration ?? 0) > 0;
+    const throughput = memoryStarted ? (stats.memoryBandwidth ?? 0) : (stats.diskBandwidth ?? 0);
     const dirtyRate = stats.dirtyRate ?? 0;
     const sum = processed + remaining;
     let raw = sum > 0 ? Math.floor((processed * 100) / sum) : 0;
@@ -104,6 +108,9 @@ export class ProgressModel {
       dirtyRate,
       iteration: stats.iteration,
       etaSeconds: net > 0 ? remaining / net : undefined,
+      ...(stats.diskTotal === undefined
+        ? {}
+        : { disk: { processed: stats.diskProcessed ?? 0, total: stats.diskTotal } }),
     };
     return warning === undefined ? { snapshot: this.#last } : { snapshot: this.#last, warning };
   }
@@ -179,6 +186,7 @@ export function barPayload(s: ProgressSnapshot): Record<string, string> {
   return {
     done: mib(s.processed),
     size: mib(s.total),
+    disks: s.disk === undefined ? '' : ` (disks ${mib(s.disk.processed)}/${mib(s.disk.total)} MiB)`,
     rate: mib(s.throughput),
     dirty: mib(s.dirtyRate),
     iter: s.iteration === undefined ? '-' : String(s.iteration),
@@ -258,7 +266,7 @@ export function barView(stream: NodeJS.WriteStream, model = new ProgressModel())
     stream,
     // Our own ETA token: cli-progress fills `{eta}` itself, from the bar's value over time.
     format:
-      'Migration [{bar}] {percentage}% | {done}/{size} MiB | {rate} MiB/s | dirty {dirty} MiB/s | iter {iter} | ETA {etaText}',
+      'Migration [{bar}] {percentage}% | {done}/{size} MiB{disks} | {rate} MiB/s | dirty {dirty} MiB/s | iter {iter} | ETA {etaText}',
     barCompleteChar: '\u2588',
     barIncompleteChar: '\u2591',
     barsize: 25,

@@ -354,7 +354,10 @@ async function live(
       enter('prepared', 'source-prepared');
       // The disks first: memory moves once every copied disk is in sync.
       if (disks.copying)
-        log.info({ domain: def.name, disks: disks.plan.copy.length, job: jobId }, 'disk copy started');
+        log.info(
+          { domain: def.name, disks: disks.plan.copy.length, job: jobId },
+          'disk copy started',
+        );
       await disks.copy(
         qmp,
         prepared.nbd === undefined
