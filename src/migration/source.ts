@@ -19,7 +19,7 @@ import type { DomainDef } from '../domain/def.js';
 import { formatDomainXml } from '../domain/xml/index.js';
 import type { DomainManager, DomainRecord, Logger } from '../host/index.js';
 import type { KeepaliveOptions } from '../rpc/index.js';
-import type { JobStats, MigrateFlags, PrepareResult } from '../rpc/schema/migration.js';
+import type { JobStats, MigrateFlags } from '../rpc/schema/migration.js';
 import { capabilitiesFor, checkFlags, checkResumeFlags, parametersFor } from './flags.js';
 import { MigrationError } from './errors.js';
 import type { MigrationJournal, SourceEntry } from './journal.js';
@@ -27,11 +27,8 @@ import { connectPeer, type PeerClient } from './peer.js';
 import { settleAfterSwitchover } from './settle.js';
 import { outcomeOf, outgoingJobHandle } from './source-job.js';
 import { SourcePostcopy } from './source-postcopy.js';
-import { copyDisksOffline } from './storage/offline-copy.js';
-import { planDisks } from './storage/plan.js';
-import { probeSharedDisks } from './storage/probe.js';
-import { describeCopies, SourceStorage, type PrepareDisks } from './storage/source-storage.js';
-import { failedJob } from './stats.js';
+import { offline } from './source-offline.js';
+import { SourceStorage } from './storage/source-storage.js';
 import { failedStats, watch, type JobControl } from './source-watch.js';
 import { checkMigrationTlsFiles, disableMigrationTls, enableMigrationTls } from './tls.js';
 
@@ -107,108 +104,6 @@ export async function resumeMigrationOut(
     );
   opts.log.info({ domain: rec.def.name, dest: destUri }, 'post-copy resume requested');
   return job.resumePostcopy(destUri, onProgress);
-}
-
-async function offline(
-  opts: SourceOptions,
-  rec: DomainRecord,
-  def: DomainDef,
-  dest: { peer: PeerClient; uri: string },
-  flags: MigrateFlags,
-  onProgress: (stats: JobStats) => void,
-): Promise<{ name: string; stats: JobStats; warnings?: string[] }> {
-  const { peer } = dest;
-  const destHost = parseConnectionUri(dest.uri).host;
-  const started = Date.now();
-  const copy = flags.copyStorageAll ? await offlineCopyPlan(opts, rec, def, flags) : undefined;
-  let prepared: PrepareResult;
-  try {
-    prepared = await peer.call('migration.prepare', {
-      xml: formatDomainXml(def),
-      sourceHostUuid: opts.hostUuid,
-      offline: true,
-      persistent: true,
-      capabilities: [],
-      parameters: {},
-      ...(copy === undefined ? {} : { disks: copy.params }),
-      ...(flags.listenAddress === undefined ? {} : { listenAddress: flags.listenAddress }),
-      ...(destHost === undefined ? {} : { destHost }),
-    });
-  } finally {
-    await copy?.cleanup();
-  }
-  let stats: JobStats = {
-    type: 'Completed',
-    operation: 'Outgoing migration',
-    status: 'completed',
-  };
-  if (copy !== undefined && copy.params.copy.length > 0) {
-    const { jobId } = prepared;
-    try {
-      if (prepared.nbd === undefined)
-        throw new FerryError(
-          'OPERATION_FAILED',
-          'The destination did not export the disks to copy',
-        );
-      const sample = (processed: number, total: number): JobStats => ({
-        type: 'Unbounded',
-        operation: 'Outgoing migration',
-        status: 'active',
-        timeElapsedMs: Date.now() - started,
-        dataProcessed: processed,
-        dataRemaining: total - processed,
-        dataTotal: total,
-        diskProcessed: processed,
-        diskRemaining: total - processed,
-        diskTotal: total,
-        diskBandwidth: Math.round((processed * 1000) / Math.max(1, Date.now() - started)),
-      });
-      let last = sample(0, 0);
-      await copyDisksOffline(copy.params.copy, prepared.nbd, (processed, total) => {
-        last = sample(processed, total);
-        onProgress(last);
-      });
-      stats = { ...last, type: 'Completed', status: 'completed' };
-    } catch (err) {
-      await peer
-        .call('migration.finish', { jobId, success: false, suspend: false, persistent: true })
-        .catch(() => undefined);
-      rec.lastJob = { ...failedJob('Outgoing migration', messageOf(err)) };
-      throw err;
-    }
-  }
-  await peer.call('migration.finish', {
-    jobId: prepared.jobId,
-    success: true,
-    suspend: false,
-    persistent: true,
-  });
-  stats = { ...stats, timeElapsedMs: Date.now() - started };
-  rec.lastJob = stats;
-  if (flags.undefineSource) opts.domains.undefine(rec.def.uuid);
-  return {
-    name: def.name,
-    stats,
-    ...(prepared.warnings === undefined ? {} : { warnings: prepared.warnings }),
-  };
-}
-
-/** What an offline --copy-storage-all copies; refused while the guest runs (its disks change). */
-async function offlineCopyPlan(
-  opts: SourceOptions,
-  rec: DomainRecord,
-  def: DomainDef,
-  flags: MigrateFlags,
-): Promise<{ params: PrepareDisks; cleanup: () => Promise<void> }> {
-  if (rec.proc !== undefined)
-    throw new FerryError(
-      'OPERATION_INVALID',
-      `Requested operation is not valid: domain '${rec.def.name}' is running: its disks would change while copied (shut it down first, or migrate it live with --copy-storage-all)`,
-    );
-  const plan = planDisks(await opts.domains.resolveDisks(def), flags);
-  const copy = await describeCopies(plan.copy, 'full');
-  const markers = await probeSharedDisks(plan.copy);
-  return { params: { probes: [], copy, copyProbes: markers.probes }, cleanup: markers.cleanup };
 }
 
 async function live(
