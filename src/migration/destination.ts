@@ -40,6 +40,7 @@ import { IncomingOffline } from './incoming-offline.js';
 import { advertisedHost, allocatePort, DEFAULT_PORT_RANGE, streamUris } from './ports.js';
 import { exportIncomingDisks, prepareIncomingDisks } from './storage/destination-storage.js';
 import { stopDiskExports } from './storage/nbd-export.js';
+import { refreshNfsDisks } from './storage/nfs-refresh.js';
 import { removeCreated } from './storage/targets.js';
 import { DEFAULT_MIGRATION_TLS_DIR, enableMigrationTls } from './tls.js';
 
@@ -386,6 +387,9 @@ export class IncomingMigrations {
       // The copied disks are final: from now on only the guest writes to them.
       const qmp = job.rec.proc?.qmp;
       if (job.entry.diskExports === true && qmp !== undefined) await stopDiskExports(qmp);
+      const live = job.rec.liveDef;
+      if (qmp !== undefined && live !== undefined)
+        await refreshNfsDisks(qmp, await this.#opts.domains.resolveDisks(live));
       await this.#opts.domains.finishIncoming(job.rec, !job.entry.suspend, job.entry.persistent);
       job.resumed = true;
       crashPoint('destination-resumed');

@@ -81,9 +81,16 @@ function numericId(key: 'user' | 'group', name: string | undefined): Record<stri
   );
 }
 
-/** The protocol node of a disk (undefined for an empty cdrom). */
-function storageNode(disk: DiskDef, readOnly: boolean): Record<string, unknown> | undefined {
-  const { storage } = diskNodeNames(disk.target.dev);
+/**
+ * The protocol node of a disk (undefined for an empty cdrom), named `nodeName` (by default
+ * the disk's storage node name).
+ */
+export function storageNode(
+  disk: DiskDef,
+  readOnly: boolean,
+  nodeName = diskNodeNames(disk.target.dev).storage,
+): Record<string, unknown> | undefined {
+  const storage = nodeName;
   const cache = cacheFlags(disk.driver.cache);
   let node: Record<string, unknown>;
   switch (disk.type) {

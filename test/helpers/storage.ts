@@ -5,6 +5,7 @@
  * line, and the checks on what that workload reports after a migration.
  * @module
  */
+import { readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import { dirname } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -216,10 +217,16 @@ export async function waitForSweeps(
 export function assertDiskClean(serial: string): void {
   const beats = readHeartbeats(serial);
   const bad = beats.filter((hb) => hb.diskCorrupt !== 0 || hb.diskLost !== 0);
+  // The guest's own account of what it found, for whoever reads a failure.
+  const evidence = readFileSync(serial, 'utf8')
+    .split('\n')
+    .filter((l) => /FERRY-(DISK-|CORRUPT|ERROR|WARN)|Oops|BUG|I\/O error/.test(l))
+    .slice(0, 12)
+    .join('\n');
   assert.deepEqual(
     bad.map((hb) => ({ seq: hb.seq, corrupt: hb.diskCorrupt, lost: hb.diskLost })),
     [],
-    'no corrupt or lost disk block',
+    `no corrupt or lost disk block; the guest said:\n${evidence}`,
   );
   assertOneLife(serial);
 }
