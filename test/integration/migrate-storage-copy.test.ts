@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { TestbedHost } from '../../src/testbed/index.js';
-import { execOk } from '../helpers/remote.js';
+import { execOk, secureHosts, SECURE_CONFIG } from '../helpers/remote.js';
 import { jobBytes, jobField, keepsBeating, waitForJob } from '../helpers/migration.js';
 import {
   assertDiskClean,
@@ -187,5 +187,44 @@ void test(
     await assertDiskSurvived(serial);
     assertDiskClean(serial);
     await h2.ferryOk('destroy', 'pre');
+  },
+);
+
+void test(
+  "--copy-storage-all --tls: the disks go over the destination's NBD server with TLS too",
+  { ...rootOnly, timeout: 300_000 },
+  async (t) => {
+    const tb = await useTestbed(t, {
+      hosts: 2,
+      sshd: false,
+      ferryd: false,
+      extraConfig: SECURE_CONFIG,
+    });
+    const pki = mkdtempSync(join(tmpdir(), 'ferry-pki-'));
+    t.after(() => rmSync(pki, { recursive: true, force: true }));
+    await secureHosts(tb, pki);
+    const [h1, h2] = tb.hosts as [TestbedHost, TestbedHost];
+    await execOk(h2, ['mkdir', '-p', HOST_IMAGES]);
+    const path = `${HOST_IMAGES}/vm-tls.qcow2`;
+    await createImageOn(h1, path, 'qcow2', '24M');
+    const serial = await startDiskGuestOn(t, h1, {
+      name: 'vm-tls',
+      disks: fileDisk(path, { format: 'qcow2' }),
+    });
+    const r = await h1.ferry(
+      'migrate',
+      '--live',
+      '--persistent',
+      '--undefinesource',
+      '--copy-storage-all',
+      '--tls',
+      'vm-tls',
+      `qemu+tls://${h2.name}/system`,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(await stateOn(h2, 'vm-tls'), 'running');
+    await assertCopied(h2, 'vm-tls', 24 * MiB);
+    await assertDiskSurvived(serial);
+    await h2.ferryOk('destroy', 'vm-tls');
   },
 );

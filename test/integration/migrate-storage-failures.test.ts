@@ -138,6 +138,40 @@ void test(
       await assertUntouched(h1, h2, serial);
     });
 
+    await t.test(
+      '--disks-port is the port the destination exports on: a taken one fails',
+      async () => {
+        // Something else listens on the destination at that port: the NBD server cannot.
+        const port = 49301;
+        const holder = h2.spawn(
+          ['node', '-e', `require('net').createServer().listen(${port}, '${h2.address}')`],
+          { stdio: 'ignore' },
+        );
+        t.after(() => holder.kill('SIGKILL'));
+        await waitUntil('the port is taken', async () => {
+          const r = await h2.exec(['ss', '-Htln', `sport = :${port}`]);
+          return r.stdout.trim() !== '';
+        });
+        const r = await h1.ferry(
+          'migrate',
+          '--live',
+          '--persistent',
+          '--copy-storage-all',
+          '--disks-port',
+          String(port),
+          NAME,
+          h2.tcpUri,
+        );
+        holder.kill('SIGKILL');
+        assert.equal(r.code, 1);
+        assert.match(
+          r.stderr,
+          new RegExp(`^error: .*export the disks for copying on port ${port}`, 'm'),
+        );
+        await assertUntouched(h1, h2, serial);
+      },
+    );
+
     if ((await stateOn(h1, NAME)) === 'running') await h1.ferryOk('destroy', NAME);
   },
 );
