@@ -84,11 +84,24 @@ test(
       b.uri,
     );
     let lastInfo = '';
+    let downtimeRaised = false;
     const throttles = await sampleWhile(
       job,
       async () => {
         const info = (await a.ferry('domjobinfo', 'ac')).stdout;
         if (info.includes('Unbounded')) lastInfo = info;
+        // On a loaded machine the guest still dirties ≈ 2 MiB/s at 99 %, and the last pass can
+        // stay just over the default 300 ms downtime at 8 MiB/s. The chapter's next knob then
+        // finishes the job; the throttle steps below are checked all the same.
+        if (
+          !downtimeRaised &&
+          Number(jobField(info, 'Auto converge throttle') ?? 0) === 99 &&
+          Date.now() - started > 90_000
+        ) {
+          downtimeRaised = true;
+          t.diagnostic(`not converged at 99 % after 90 s; migrate-setmaxdowntime 1000:\n${info}`);
+          await a.ferry('migrate-setmaxdowntime', 'ac', '1000');
+        }
         if (Date.now() - started > 200_000) {
           // Say where a job that never ends got stuck, rather than only timing out.
           t.diagnostic(`still running after 200 s:\n${lastInfo}`);
