@@ -36,6 +36,30 @@ export interface ExportedVolume {
   format: string;
 }
 
+/**
+ * Starts a detached qemu-storage-daemon with nothing but its QMP monitor at `qmpSocket` (and
+ * a pidfile when given); everything else is set up over QMP.
+ */
+export function launchStorageDaemon(o: {
+  qmpSocket: string;
+  logFile: string;
+  pidFile?: string;
+}): Promise<QemuProcess> {
+  rmSync(o.qmpSocket, { force: true });
+  return QemuProcess.launch({
+    binary: STORAGE_DAEMON_BINARY,
+    args: [
+      '--chardev',
+      `socket,id=monitor,path=${o.qmpSocket.replaceAll(',', ',,')},server=on,wait=off`,
+      '--monitor',
+      'chardev=monitor',
+      ...(o.pidFile === undefined ? [] : ['--pidfile', o.pidFile]),
+    ],
+    logFile: o.logFile,
+    qmpSocket: o.qmpSocket,
+  });
+}
+
 /** QEMU node names allow [A-Za-z0-9_.-], 31 characters at most: derived from the name's hash. */
 function nodeIds(volume: string): { file: string; format: string; export: string } {
   const h = createHash('sha256').update(volume).digest('hex').slice(0, 24);
@@ -74,26 +98,15 @@ export class NbdExportHost {
   static async launch(o: LaunchExportOptions): Promise<NbdExportHost> {
     const qmpSocket = join(o.runDir, `${o.poolUuid}.qmp`);
     const pidFile = join(o.runDir, `${o.poolUuid}.pid`);
-    rmSync(qmpSocket, { force: true });
-    const proc = await QemuProcess.launch({
-      binary: STORAGE_DAEMON_BINARY,
-      args: [
-        '--chardev',
-        `socket,id=monitor,path=${qmpSocket.replace(/,/g, ',,')},server=on,wait=off`,
-        '--monitor',
-        'chardev=monitor',
-        '--pidfile',
-        pidFile,
-      ],
-      logFile: o.logFile,
-      qmpSocket,
-    }).catch((err: unknown) => {
-      throw new FerryError(
-        'OPERATION_FAILED',
-        `cannot start ${STORAGE_DAEMON_BINARY} for pool '${o.pool}': ${messageOf(err)}`,
-        { cause: err },
-      );
-    });
+    const proc = await launchStorageDaemon({ qmpSocket, logFile: o.logFile, pidFile }).catch(
+      (err: unknown) => {
+        throw new FerryError(
+          'OPERATION_FAILED',
+          `cannot start ${STORAGE_DAEMON_BINARY} for pool '${o.pool}': ${messageOf(err)}`,
+          { cause: err },
+        );
+      },
+    );
     const record: ExportRecord = {
       pool: o.pool,
       poolUuid: o.poolUuid,

@@ -8,13 +8,14 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { FerryError, messageOf } from '../../common/errors.js';
-import { QemuProcess } from '../../qemu/index.js';
+import type { QemuProcess } from '../../qemu/index.js';
+import { launchStorageDaemon } from '../../storage/export-host.js';
 import { diskNodeNames } from '../../qemu/disk-args.js';
 import { formatHostPort } from '../../rpc/index.js';
 import type { CopiedDisk } from '../../rpc/schema/migration-disks.js';
 import { allocatePort } from '../ports.js';
 import { runTool } from '../../storage/tools.js';
-import { exportName } from './nbd-export.js';
+import { exportName, startDiskExports } from './nbd-export.js';
 import { removeCreated } from './targets.js';
 
 /** The destination's NBD server for an offline copy: one storage daemon, one export per disk. */
@@ -46,20 +47,9 @@ export class OfflineTargets {
     const qmpSocket = join(at.runDir, `offline-${at.jobId}.qmp`);
     let proc: QemuProcess | undefined;
     try {
-      proc = await QemuProcess.launch({
-        binary: 'qemu-storage-daemon',
-        args: [
-          '--chardev',
-          `socket,id=monitor,path=${qmpSocket.replaceAll(',', ',,')},server=on,wait=off`,
-          '--monitor',
-          'chardev=monitor',
-        ],
-        logFile: join(at.runDir, `offline-${at.jobId}.log`),
+      proc = await launchStorageDaemon({
         qmpSocket,
-      });
-      const port = await allocatePort(at.listen, at.range, at.taken);
-      await proc.qmp.execute('nbd-server-start', {
-        addr: { type: 'inet', data: { host: at.listen, port: String(port) } },
+        logFile: join(at.runDir, `offline-${at.jobId}.log`),
       });
       for (const t of targets) {
         const names = diskNodeNames(t.dev);
@@ -68,14 +58,15 @@ export class OfflineTargets {
           'node-name': names.format,
           file: { driver: 'file', filename: t.path, 'node-name': names.storage },
         });
-        await proc.qmp.execute('block-export-add', {
-          type: 'nbd',
-          id: exportName(t.dev),
-          'node-name': names.format,
-          name: exportName(t.dev),
-          writable: true,
-        });
       }
+      // The same NBD server and exports a live copy's destination QEMU serves.
+      const port = await allocatePort(at.listen, at.range, at.taken);
+      await startDiskExports(proc.qmp, {
+        listen: at.listen,
+        port,
+        devs: targets.map((t) => t.dev),
+        tls: false,
+      });
       return new OfflineTargets(
         port,
         proc,
