@@ -34,6 +34,10 @@ export const ERROR_CODES = {
   NO_STORAGE_POOL: -32025,
   /** No storage volume of that name, key or path. */
   NO_STORAGE_VOL: -32026,
+  /** The guest's CPU cannot run on that host (libvirt's VIR_ERR_CPU_INCOMPATIBLE). */
+  CPU_INCOMPATIBLE: -32027,
+  /** A migration's preflight found a check that fails; nothing was changed. */
+  PREFLIGHT_FAILED: -32028,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
