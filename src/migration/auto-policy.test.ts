@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { SILENT_LOGGER } from '../host/index.js';
+import type { QmpClient } from '../qmp/index.js';
 import type { JobStats } from '../rpc/schema/migration.js';
-import { AutoPolicy, describeStep, type AutoPolicyOptions, type AutoStep } from './auto-policy.js';
+import {
+  AutoPolicy,
+  AutoPolicyRunner,
+  describeStep,
+  type AutoPolicyOptions,
+  type AutoStep,
+} from './auto-policy.js';
+import type { JobControl } from './source-watch.js';
 
 const MiB = 1024 * 1024;
 
@@ -145,4 +154,24 @@ test('samples in post-copy or without RAM statistics are ignored', () => {
       policy.next({ ...sample([i, 8, 1050]), status: 'postcopy-active', postcopy: true }),
       undefined,
     );
+});
+
+test('a step QEMU refuses is logged as not applied and the job goes on (fake QMP: error path only)', async () => {
+  const warned: string[] = [];
+  const log = { ...SILENT_LOGGER, warn: (_o: object, msg: string) => void warned.push(msg) };
+  const qmp = {
+    execute: () => Promise.reject(new Error('QMP command failed: migration is over')),
+  } as unknown as QmpClient;
+  const control: JobControl = { aborted: false, postcopyRequested: false };
+  const runner = new AutoPolicyRunner(qmp, control, log, 'vm', OPTIONS);
+  for (const p of [
+    [1, 180, 0],
+    [2, 8, 1050],
+    [3, 8, 1050],
+    [4, 8, 1050],
+  ] as Pass[])
+    await runner.onSample(sample(p));
+  assert.equal(control.autoSteps, undefined);
+  assert.equal(warned.length, 1);
+  assert.match(warned[0] ?? '', /^auto step 1: max downtime raised to 1400 ms: .*\(not applied\)$/);
 });

@@ -11,6 +11,7 @@
  * can change mid-job, so the auto-converge step raises max-cpu-throttle and the increment.
  * @module
  */
+import { messageOf } from '../common/errors.js';
 import type { Logger } from '../host/index.js';
 import type { QmpClient } from '../qmp/index.js';
 import type { JobStats, MigrateFlags } from '../rpc/schema/migration.js';
@@ -179,6 +180,19 @@ export class AutoPolicyRunner {
     if (this.control.postcopyRequested) return;
     const step = this.#policy.next(stats);
     if (step === undefined) return;
+    const text = describeStep(++this.#count, step);
+    try {
+      await this.#apply(step);
+    } catch (err) {
+      // The job itself is fine (it may just have ended): say so, and let the watch go on.
+      this.log.warn({ domain: this.domain, err: messageOf(err) }, `${text} (not applied)`);
+      return;
+    }
+    this.control.autoSteps = [...(this.control.autoSteps ?? []), text];
+    this.log.info({ domain: this.domain, step: step.step, iteration: stats.iteration }, text);
+  }
+
+  async #apply(step: AutoStep): Promise<void> {
     if (step.step === 'downtime')
       await this.qmp.execute('migrate-set-parameters', { 'downtime-limit': step.downtimeMs });
     else if (step.step === 'auto-converge')
@@ -190,9 +204,6 @@ export class AutoPolicyRunner {
       this.control.postcopyRequested = true;
       await this.qmp.execute('migrate-start-postcopy');
     }
-    const text = describeStep(++this.#count, step);
-    this.control.autoSteps = [...(this.control.autoSteps ?? []), text];
-    this.log.info({ domain: this.domain, step: step.step, iteration: stats.iteration }, text);
   }
 }
 
