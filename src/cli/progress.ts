@@ -167,6 +167,18 @@ export class PostcopyNotices {
   }
 }
 
+/** The `--auto` steps a job took since the last sample, one line each (shown by --verbose). */
+export class AutoStepNotices {
+  #shown = 0;
+
+  next(stats: JobStats): string[] {
+    const steps = stats.autoSteps ?? [];
+    const fresh = steps.slice(this.#shown);
+    this.#shown = Math.max(this.#shown, steps.length);
+    return fresh.map((s) => `${s}\n`);
+  }
+}
+
 /** `42s`, `3m05s`, `1h02m`; `--` when unknown. */
 export function formatEta(seconds: number | undefined): string {
   if (seconds === undefined || !Number.isFinite(seconds)) return '--';

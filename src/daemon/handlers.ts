@@ -21,6 +21,7 @@ import type { JobStats } from '../rpc/schema/migration.js';
 import type { CallContext, ConnectionInfo, Handlers, LocalEndpoint } from '../rpc/index.js';
 import type { Methods } from '../rpc/methods.js';
 import type { StorageMethodName } from '../rpc/schema/storage.js';
+import type { DirtyRateMethodName } from '../rpc/schema/dirty-rate.js';
 
 /** Per-connection state ferryd keeps. */
 export interface ConnectionState {
@@ -112,7 +113,7 @@ export function createHandlers(
   domains: DomainManager,
   host: HostIdentity,
   migration: MigrationServices,
-): Omit<Handlers<Methods, ConnectionState>, StorageMethodName> {
+): Omit<Handlers<Methods, ConnectionState>, StorageMethodName | DirtyRateMethodName> {
   return {
     'auth.list': (_p, ctx) => ({ mechanisms: ctx.connection.state.login.mechanisms() }),
     'auth.start': async (p, ctx) => ({

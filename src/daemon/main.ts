@@ -26,6 +26,7 @@ import {
 } from './handlers.js';
 import { closeListeners, openListeners } from './listeners.js';
 import { createStorageHandlers } from './storage-handlers.js';
+import { createDirtyRateHandlers } from './dirty-rate-handlers.js';
 import { PoolManager, VolumeService } from '../storage/index.js';
 
 function parseFlags(argv: readonly string[]): ConfigFlags {
@@ -153,6 +154,7 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
   server.implementAll({
     ...createHandlers(domains, { hostUuid, qemuVersion }, migration),
     ...createStorageHandlers(pools, volumes),
+    ...createDirtyRateHandlers(domains),
   });
   domains.on('event', (ev) => server.broadcast('domain.event', ev, (conn) => conn.state.events));
 

@@ -141,3 +141,55 @@ test('checkFlags() refuses storage flags that cannot work together, naming them'
     persistent: true,
   });
 });
+
+test('--auto: bounds only with it, nothing it replaces, and both capabilities armed at the start', () => {
+  checkFlags(
+    flags({ live: true, auto: true, autoMaxDowntime: 1000, autoMaxThrottle: 50 }),
+    running,
+  );
+  checkFlags(flags({ live: true, auto: true, postcopy: true, tls: true }), running);
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ offline: true, persistent: true, auto: true }, /--auto and --offline/],
+    [{ live: true, autoMaxDowntime: 1000 }, /require --auto$/],
+    [{ live: true, auto: true, autoConverge: true }, /--auto-converge cannot be used with --auto/],
+    [
+      { live: true, auto: true, postcopy: true, postcopyAfterPrecopy: true },
+      /--postcopy-after-precopy cannot be used with --auto/,
+    ],
+    [{ live: true, auto: true, timeout: 5 }, /--timeout cannot be used with --auto/],
+  ];
+  for (const [f, pattern] of cases)
+    assert.throws(
+      () => checkFlags(flags(f), running),
+      (e: unknown) => e instanceof FerryError && pattern.test(e.message),
+      JSON.stringify(f),
+    );
+  assert.throws(() => checkResumeFlags(flags({ postcopyResume: true, auto: true })), /--auto/);
+
+  const on = (f: Record<string, unknown>, side: 'source' | 'destination'): string[] =>
+    capabilitiesFor(flags(f), side)
+      .filter((c) => c.state)
+      .map((c) => c.capability);
+  assert.deepEqual(on({ live: true, auto: true }, 'source'), [
+    'events',
+    'postcopy-ram',
+    'auto-converge',
+  ]);
+  assert.deepEqual(on({ live: true, auto: true }, 'destination'), ['events', 'postcopy-ram']);
+  // QEMU 7.2 has no post-copy over multifd, nor with disks being mirrored.
+  assert.deepEqual(on({ live: true, auto: true, parallel: true }, 'source'), [
+    'events',
+    'multifd',
+    'auto-converge',
+  ]);
+  assert.ok(
+    !on({ live: true, auto: true, copyStorageAll: true }, 'source').includes('postcopy-ram'),
+  );
+
+  const tuning = { downtimeMs: 300, bandwidthMiBs: UNLIMITED_BANDWIDTH_MIBS };
+  const dormant = parametersFor(flags({ live: true, auto: true }), 'source', tuning);
+  assert.equal(dormant['cpu-throttle-initial'], 1);
+  assert.equal(dormant['max-cpu-throttle'], 1);
+  // Any other job gets QEMU's bound back, whatever an earlier --auto job left in that QEMU.
+  assert.equal(parametersFor(flags({ live: true }), 'source', tuning)['max-cpu-throttle'], 99);
+});

@@ -7,11 +7,14 @@
 import { FerryError } from '../common/errors.js';
 import { DEFAULT_MIGRATION_TUNING } from '../host/index.js';
 import type { MigrateFlags } from '../rpc/schema/migration.js';
+import { autoPostcopyAllowed, DORMANT_THROTTLE } from './auto-policy.js';
 
 /** libvirt's "unlimited" bandwidth, as `virsh migrate-getspeed` prints it (MiB/s). */
 export const UNLIMITED_BANDWIDTH_MIBS = DEFAULT_MIGRATION_TUNING.bandwidthMiBs;
 /** QEMU's own default maximum downtime. */
 export const DEFAULT_MAX_DOWNTIME_MS = DEFAULT_MIGRATION_TUNING.downtimeMs;
+/** QEMU's default max-cpu-throttle (%). */
+const QEMU_MAX_CPU_THROTTLE = 99;
 /** The chapter: parallel migration uses 2 connections unless told otherwise. */
 export const DEFAULT_PARALLEL_CONNECTIONS = 2;
 
@@ -77,7 +80,35 @@ export function checkFlags(f: MigrateFlags, domain: DomainFacts): void {
     refuse('Options --timeout-suspend and --timeout-postcopy require --timeout');
   }
   if (f.timeout !== undefined && !f.live) refuse('Option --timeout requires --live');
+  checkAutoFlags(f);
   checkStorageFlags(f);
+}
+
+/**
+ * `--auto` (which implies --live) takes over what the options below would decide: when to
+ * throttle and when to switch to post-copy.
+ */
+function checkAutoFlags(f: MigrateFlags): void {
+  if (f.auto !== true) {
+    if (f.autoMaxDowntime !== undefined || f.autoMaxThrottle !== undefined)
+      refuse('Options --auto-max-downtime and --auto-max-throttle require --auto');
+    return;
+  }
+  if (f.offline) refuse('Options --auto and --offline are mutually exclusive: --auto is live');
+  const replaced = [
+    ['--auto-converge', f.autoConverge],
+    ['--auto-converge-initial', f.autoConvergeInitial !== undefined],
+    ['--auto-converge-increment', f.autoConvergeIncrement !== undefined],
+    ['--postcopy-after-precopy', f.postcopyAfterPrecopy],
+    ['--timeout', f.timeout !== undefined],
+    ['--timeout-suspend', f.timeoutSuspend],
+    ['--timeout-postcopy', f.timeoutPostcopy],
+  ] as const;
+  const bad = replaced.filter(([, on]) => on).map(([name]) => name);
+  if (bad.length > 0)
+    refuse(
+      `Option ${bad.join(', ')} cannot be used with --auto: --auto decides itself when to throttle the guest and when to switch to post-copy`,
+    );
 }
 
 function checkStorageFlags(f: MigrateFlags): void {
@@ -118,6 +149,7 @@ export function checkResumeFlags(f: MigrateFlags): void {
     ['--migrateuri', f.migrateUri !== undefined],
     ['--listen-address', f.listenAddress !== undefined],
     ['--abort-on-error', f.abortOnError],
+    ['--auto', f.auto === true],
   ] as const;
   const bad = changing.filter(([, on]) => on).map(([name]) => name);
   if (bad.length > 0)
@@ -139,8 +171,9 @@ const CAPABILITY_TABLE: readonly {
 }[] = [
   { capability: 'events', when: () => true, both: true },
   { capability: 'multifd', when: (f) => f.parallel, both: true },
-  { capability: 'postcopy-ram', when: (f) => f.postcopy, both: true },
-  { capability: 'auto-converge', when: (f) => f.autoConverge, both: false },
+  // --auto arms both at the start (QEMU cannot change capabilities once `migrate` runs).
+  { capability: 'postcopy-ram', when: (f) => f.postcopy || autoPostcopyAllowed(f), both: true },
+  { capability: 'auto-converge', when: (f) => f.autoConverge || f.auto === true, both: false },
   // Disks copied: QEMU stops before the switch-over so the mirrors finish with the guest paused.
   {
     capability: 'pause-before-switchover',
@@ -177,6 +210,10 @@ export function parametersFor(
     if (f.autoConvergeIncrement !== undefined)
       params['cpu-throttle-increment'] = f.autoConvergeIncrement;
   }
+  // --auto's auto-converge sleeps at 1 % until its step 2 raises the bound; every other job
+  // gets QEMU's default bound back (a QEMU keeps parameters from job to job).
+  params['max-cpu-throttle'] = f.auto === true ? DORMANT_THROTTLE : QEMU_MAX_CPU_THROTTLE;
+  if (f.auto === true) params['cpu-throttle-initial'] = DORMANT_THROTTLE;
   if (f.postcopyBandwidth !== undefined)
     params['max-postcopy-bandwidth'] = bandwidthBytes(f.postcopyBandwidth);
   return params;

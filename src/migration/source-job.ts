@@ -8,7 +8,8 @@ import { FerryError } from '../common/errors.js';
 import type { ActiveJob } from '../host/index.js';
 import type { QmpClient } from '../qmp/index.js';
 import type { JobStats, MigrateFlags } from '../rpc/schema/migration.js';
-import type { JobControl } from './source-watch.js';
+import { autoPostcopyAllowed } from './auto-policy.js';
+import { withAutoSteps, type JobControl } from './source-watch.js';
 import type { SourcePostcopy } from './source-postcopy.js';
 import { jobStatsFrom, type MigrationInfo } from './stats.js';
 
@@ -60,10 +61,13 @@ export function outgoingJobHandle(job: OutgoingJob): ActiveJob {
     id: job.id,
     operation: 'Outgoing migration',
     stats: async () =>
-      job.withDisks(
-        link.describe(
-          jobStatsFrom(await qmp.execute<MigrationInfo>('query-migrate'), 'Outgoing migration'),
+      withAutoSteps(
+        await job.withDisks(
+          link.describe(
+            jobStatsFrom(await qmp.execute<MigrationInfo>('query-migrate'), 'Outgoing migration'),
+          ),
         ),
+        control,
       ),
     abort: async () => {
       const now = await status().catch(() => 'none');
@@ -98,7 +102,7 @@ export function outgoingJobHandle(job: OutgoingJob): ActiveJob {
 }
 
 function requirePostcopy(flags: MigrateFlags): void {
-  if (!flags.postcopy)
+  if (!flags.postcopy && !autoPostcopyAllowed(flags))
     throw new FerryError(
       'OPERATION_INVALID',
       'Requested operation is not valid: post-copy migration was not enabled (use --postcopy)',

@@ -18,6 +18,8 @@ export interface JobControl {
   postcopyRequested: boolean;
   /** Why the connection to the destination ferryd closed, once it has. */
   peerLost?: FerryError;
+  /** What `--auto` did so far (migration/auto-policy.ts), shown with the job's stats. */
+  autoSteps?: string[];
 }
 
 /** What the job does at the watch's post-copy milestones (see source-postcopy.ts). */
@@ -35,6 +37,8 @@ export interface WatchHooks {
    * what must end with the guest paused (the disk mirrors); the watch then lets QEMU go on.
    */
   onPreSwitchover?(): Promise<void>;
+  /** Each sample while the stream is still pre-copy (`--auto` decides its steps here). */
+  onPrecopySample?(stats: JobStats): Promise<void>;
 }
 
 /** Polls QEMU until the job ends, reporting progress and applying the timeout policy. */
@@ -66,7 +70,8 @@ export async function watch(
     }
     // Described after the hooks, so a sample tells what is being done about a pause.
     const described = hooks.describe(jobStatsFrom(info, 'Outgoing migration'));
-    const stats = hooks.withDisks === undefined ? described : await hooks.withDisks(described);
+    const withDisks = hooks.withDisks === undefined ? described : await hooks.withDisks(described);
+    const stats = withAutoSteps(withDisks, control);
     if (info.status === 'pre-switchover' && !preSwitchoverDone) {
       preSwitchoverDone = true;
       await hooks.onPreSwitchover?.();
@@ -74,7 +79,7 @@ export async function watch(
       continue;
     }
     if (info.status === 'completed') {
-      const final = await completedStats(qmp, info, stats);
+      const final = withAutoSteps(await completedStats(qmp, info, stats), control);
       onProgress(final);
       return final;
     }
@@ -103,8 +108,14 @@ export async function watch(
       control.postcopyRequested = true;
       await qmp.execute('migrate-start-postcopy');
     }
+    if (info.status === 'active' && !postcopyStarted) await hooks.onPrecopySample?.(stats);
     await wake;
   }
+}
+
+/** A sample with the steps `--auto` took so far. */
+export function withAutoSteps(stats: JobStats, control: JobControl): JobStats {
+  return control.autoSteps === undefined ? stats : { ...stats, autoSteps: control.autoSteps };
 }
 
 /**

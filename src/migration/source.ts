@@ -20,6 +20,7 @@ import { formatDomainXml } from '../domain/xml/index.js';
 import type { DomainManager, DomainRecord, Logger } from '../host/index.js';
 import type { KeepaliveOptions } from '../rpc/index.js';
 import type { JobStats, MigrateFlags } from '../rpc/schema/migration.js';
+import { AutoPolicyRunner, autoOptions } from './auto-policy.js';
 import { capabilitiesFor, checkFlags, checkResumeFlags, parametersFor } from './flags.js';
 import { MigrationError } from './errors.js';
 import type { MigrationJournal, SourceEntry } from './journal.js';
@@ -58,6 +59,8 @@ export async function migrateOut(
 ): Promise<{ name: string; stats: JobStats; warnings?: string[] }> {
   const { domains } = opts;
   const rec = domains.get(ref);
+  // --auto implies --live (checkFlags refuses it with --offline).
+  if (flags.auto === true && !flags.offline) flags = { ...flags, live: true };
   checkFlags(flags, { active: rec.proc !== undefined, persistent: rec.persistent });
   const peer = await connectPeer(destUri, {
     keepalive: opts.keepalive,
@@ -268,12 +271,17 @@ async function live(
       enter('performing');
       await qmp.execute('migrate', { uri });
       crashPoint('source-performing');
+      const auto =
+        flags.auto === true
+          ? new AutoPolicyRunner(qmp, control, log, def.name, autoOptions(flags, rec.tuning))
+          : undefined;
       stats = await watch(qmp, flags, control, rec, domains, report, {
         onPostcopy: () => link.entered(),
         onPostcopyStatus: (status) => link.onStatus(status),
         describe: (s) => link.describe(s),
         withDisks: (s) => disks.withDisks(s),
         onPreSwitchover: () => disks.complete(),
+        ...(auto === undefined ? {} : { onPrecopySample: (s: JobStats) => auto.onSample(s) }),
       });
       stats = disks.final(stats);
       switchOver();

@@ -374,3 +374,39 @@ test('runMigration() says when a post-copy stream pauses and resumes, also witho
       'post-copy paused, waiting for ferry migrate --postcopy-resume\n',
   );
 });
+
+test('parseMigrateArgs() --auto implies --live and takes its bounds', () => {
+  const req = parseMigrateArgs([
+    ...['--auto', '--auto-max-downtime', '1500', '--auto-max-throttle', '80'],
+    ...['vm1', 'qemu:///system'],
+  ]);
+  assert.deepEqual(req.flags, {
+    ...NO_FLAGS,
+    live: true,
+    auto: true,
+    autoMaxDowntime: 1500,
+    autoMaxThrottle: 80,
+  });
+  assert.throws(
+    () => parseMigrateArgs(['--auto', '--auto-max-throttle', '100', 'vm1', 'qemu:///system']),
+    /Numeric value '100' for <auto-max-throttle> option is malformed or out of range/,
+  );
+});
+
+test('runMigration() --verbose prints each --auto step once, in order', async () => {
+  const start = pending();
+  const fake = fakeConnection({ 'migration.start': () => start.promise });
+  const { ctx, err } = fakeContext(fake.conn);
+  const run = runMigration(ctx, request(true), fakeIo().io);
+  await new Promise((r) => setImmediate(r));
+  const one = 'auto step 1: max downtime raised to 600 ms: stuck';
+  const two = 'auto step 2: auto-converge woken (vCPU throttle up to 99 %): stuck';
+  fake.emit({ ...running(300, 100), autoSteps: [one] });
+  fake.emit({ ...running(300, 90), autoSteps: [one] });
+  fake.emit({ ...running(300, 80), autoSteps: [one, two] });
+  start.resolve({ name: 'vm1', stats: completed });
+  await run;
+  const text = err.join('');
+  assert.equal(text.split(one).length, 2, text);
+  assert.ok(text.indexOf(one) < text.indexOf(two), text);
+});

@@ -12,6 +12,7 @@ import type { MigrateFlags } from '../../rpc/schema/migration.js';
 import { domainArg, parseWholeNumber, type CommandContext } from '../context.js';
 import { domainLookupError } from '../errors.js';
 import {
+  AutoStepNotices,
   barView,
   plainView,
   PostcopyNotices,
@@ -61,6 +62,9 @@ interface MigrateOpts {
   migrateDisks?: string;
   disksPort?: string;
   unsafe?: boolean;
+  auto?: boolean;
+  autoMaxDowntime?: string;
+  autoMaxThrottle?: string;
 }
 
 /** The options of `virsh migrate` that Ferry implements, with virsh's help texts. */
@@ -116,6 +120,18 @@ function declareMigrate(cmd: Command): Command {
     .option('--migrate-disks <string>', 'comma separated list of disks to be migrated')
     .option('--disks-port <number>', 'port to use by target server for incoming disks migration')
     .option('--unsafe', 'force migration even if it may be unsafe')
+    .option(
+      '--auto',
+      'live migration that, when it stops converging, raises the max downtime, then throttles the guest (auto-converge), then switches to post-copy',
+    )
+    .option(
+      '--auto-max-downtime <number>',
+      'bound for --auto to raise the max downtime to (ms, default 2000)',
+    )
+    .option(
+      '--auto-max-throttle <number>',
+      'bound for --auto to throttle the guest vCPUs to (%, default 99)',
+    )
     .option('--tunnelled', 'tunnelled migration (not supported: use --tls to encrypt the stream)');
 }
 
@@ -165,6 +181,11 @@ function toRequest(positionals: readonly (string | undefined)[], o: MigrateOpts)
     copyStorageInc: on(o.copyStorageInc),
     unsafe: on(o.unsafe),
   };
+  // Sent only when given, so a ferryd without --auto still takes every other migration.
+  if (on(o.auto)) {
+    flags.auto = true;
+    flags.live = !on(o.offline);
+  }
   // exactOptionalPropertyTypes: absent options stay absent rather than `undefined`.
   const numbers = [
     ['parallelConnections', numberOption(o.parallelConnections, '--parallel-connections')],
@@ -177,6 +198,8 @@ function toRequest(positionals: readonly (string | undefined)[], o: MigrateOpts)
     ],
     ['bandwidth', numberOption(o.bandwidth, '--bandwidth', Number.MAX_SAFE_INTEGER)],
     ['disksPort', numberOption(o.disksPort, '--disks-port', 65535)],
+    ['autoMaxDowntime', numberOption(o.autoMaxDowntime, '--auto-max-downtime', 2_000_000)],
+    ['autoMaxThrottle', numberOption(o.autoMaxThrottle, '--auto-max-throttle', 99)],
   ] as const;
   for (const [key, value] of numbers) if (value !== undefined) flags[key] = value;
   if (o.dname !== undefined) flags.dname = o.dname;
@@ -275,6 +298,7 @@ export async function runMigration(
       : plainView((text) => ctx.err(text));
   // A paused post-copy is told even without --verbose: the job may wait for the link a while.
   const notices = new PostcopyNotices();
+  const autoNotices = new AutoStepNotices();
   // Not filtered by name: `domain` may be an id or UUID, and ferryd sends this connection
   // the progress of the job it started and nothing else.
   const stopProgress = conn.onNotification('job.progress', (stats) => {
@@ -283,6 +307,7 @@ export async function runMigration(
       if (req.verbose) view.message(notice);
       else ctx.err(notice);
     }
+    if (req.verbose) for (const line of autoNotices.next(stats)) view.message(line);
     view.sample(stats);
   });
 

@@ -50,6 +50,9 @@ export function formatJobInfo(stats: JobInfo, options: JobInfoOptions = {}): str
   // Ferry's own line, only while a post-copy stream is paused (virsh has no such state).
   if (stats.postcopyRecovery !== undefined)
     lines.push(`${label('Post-copy:')}${stats.postcopyRecovery}`);
+  // Ferry's own lines: what `migrate --auto` did so far, in order, each with why.
+  for (const step of stats.autoSteps ?? [])
+    lines.push(`${label('Auto:')}${step.replace(/^auto /, '')}`);
   ms('Time elapsed:', stats.timeElapsedMs ?? 0);
   ms('Time elapsed w/o network:', stats.timeElapsedNetMs);
   const processed = stats.dataProcessed ?? 0;

@@ -39,6 +39,15 @@ export const MigrateFlags = z.strictObject({
    * through this destination URI now (see migration/postcopy-resume.ts).
    */
   postcopyResume: z.boolean().default(false),
+  /**
+   * `--auto`: a live pre-copy that, when it stops converging, raises the max downtime (up to
+   * autoMaxDowntime), then wakes auto-converge, then switches to post-copy (migration/auto-policy.ts).
+   */
+  auto: z.boolean().optional(),
+  /** --auto's bound for the max downtime (ms); default 2000. */
+  autoMaxDowntime: z.number().int().min(1).max(2_000_000).optional(),
+  /** --auto's bound for the vCPU throttle (%); default 99. */
+  autoMaxThrottle: z.number().int().min(1).max(99).optional(),
   /** Copy every writable disk to the destination (NBD server there, blockdev-mirror here). */
   copyStorageAll: z.boolean().default(false),
   /** Copy only each qcow2 overlay; its backing file is shared by both hosts. */
@@ -84,6 +93,8 @@ export const JobStats = z.strictObject({
    * `waiting for ferry migrate --postcopy-resume`. Ferry's own; virsh has no such line.
    */
   postcopyRecovery: z.string().optional(),
+  /** The steps an `--auto` job took so far, each with why (Ferry's own). */
+  autoSteps: z.array(z.string()).optional(),
   error: z.string().optional(),
 });
 export type JobStats = z.output<typeof JobStats>;
