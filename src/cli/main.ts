@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { z } from 'zod';
 import { FERRY_VERSION } from '../common/version.js';
 import { registerAuth } from './commands/auth.js';
+import { registerCpu } from './commands/cpu.js';
 import { registerEdit } from './commands/edit.js';
 import { registerHost } from './commands/host.js';
 import { registerJobs } from './commands/jobs.js';
@@ -57,6 +58,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   registerTlsSetup(program, ctx);
   registerPools(program, ctx);
   registerVolumes(program, ctx);
+  registerCpu(program, ctx);
   for (const cmd of program.commands) cmd.exitOverride();
   try {
     await program.parseAsync([...argv], { from: 'user' });

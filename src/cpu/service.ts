@@ -1,7 +1,7 @@
 /**
  * What the rest of ferryd asks of the CPU model code: this host's CPU, and whether this host
- * can run a given guest CPU that now runs on another host. Migration's preflight asks the
- * destination through this.
+ * can run a given guest CPU that now runs on another host. Migration's preflight and the
+ * incoming prepare ask the destination through this.
  * @module
  */
 import type { CpuDef } from '../domain/def.js';
@@ -16,21 +16,4 @@ export interface CpuService {
    * features; Intel ↔ AMD fails; host-passthrough passes only between identical host CPUs.
    */
   checkGuest(cpu: CpuDef | undefined, source: HostCpuModel): Promise<CpuCheckOutcome>;
-}
-
-/**
- * PLACEHOLDER until src/cpu lands (issue #6 branch feat/cpu replaces it): answers 'skip' so
- * the preflight can be built against the interface. Never ship this.
- */
-export class UncheckedCpuService implements CpuService {
-  hostModel(): Promise<HostCpuModel> {
-    return Promise.resolve({ arch: 'x86_64', vendor: '', model: 'qemu64', features: [] });
-  }
-  checkGuest(): Promise<CpuCheckOutcome> {
-    return Promise.resolve({
-      verdict: 'skip',
-      reason: 'CPU check not built yet',
-      missingFeatures: [],
-    });
-  }
 }

@@ -26,6 +26,8 @@ import {
 } from './handlers.js';
 import { closeListeners, openListeners } from './listeners.js';
 import { createStorageHandlers } from './storage-handlers.js';
+import { createCpuHandlers } from './cpu-handlers.js';
+import { HostCpus } from '../cpu/host-cpus.js';
 import { PoolManager, VolumeService } from '../storage/index.js';
 
 function parseFlags(argv: readonly string[]): ConfigFlags {
@@ -118,6 +120,23 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
       conn.state.login.check(method);
     },
   });
+  let cpus: HostCpus;
+  try {
+    cpus = new HostCpus({
+      qemuBinary: config.qemuBinary,
+      kvmDevice: config.kvmDevice,
+      cacheDir: join(config.stateDir, 'cache'),
+      hostUuid,
+      limit: config.cpuLimit,
+    });
+  } catch (err) {
+    // A bad cpu_limit is a configuration error: refuse to start rather than offer too much.
+    process.stderr.write(`error: ${messageOf(err)}\n`);
+    domains.detachAll();
+    pools.detachAll();
+    process.exitCode = 1;
+    return;
+  }
   const journal = new MigrationJournal(join(config.runDir, 'jobs'));
   const migration = {
     source: {
@@ -128,6 +147,7 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
       keepalive: config.keepalive,
       tlsDir: config.migrationTlsDir,
       autoResume: config.postcopyAutoResume,
+      cpu: cpus.service,
     },
     incoming: new IncomingMigrations({
       domains,
@@ -138,6 +158,7 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
       tlsDir: config.migrationTlsDir,
       keepalive: config.keepalive,
       runDir: config.runDir,
+      cpu: cpus.service,
     }),
   };
   // Domains with an interrupted job are reserved now; the decisions may need the peer.
@@ -153,6 +174,7 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
   server.implementAll({
     ...createHandlers(domains, { hostUuid, qemuVersion }, migration),
     ...createStorageHandlers(pools, volumes),
+    ...createCpuHandlers(cpus),
   });
   domains.on('event', (ev) => server.broadcast('domain.event', ev, (conn) => conn.state.events));
 

@@ -38,6 +38,9 @@ import {
 } from './incoming-postcopy.js';
 import { IncomingOffline } from './incoming-offline.js';
 import { advertisedHost, allocatePort, DEFAULT_PORT_RANGE, streamUris } from './ports.js';
+import type { CpuService } from '../cpu/service.js';
+import type { CpuDef } from '../domain/def.js';
+import type { HostCpuModel } from '../rpc/schema/cpu.js';
 import { exportIncomingDisks, prepareIncomingDisks } from './storage/destination-storage.js';
 import { stopDiskExports } from './storage/nbd-export.js';
 import { refreshNfsDisks } from './storage/nfs-refresh.js';
@@ -61,6 +64,8 @@ export interface DestinationOptions {
   tlsDir?: string;
   /** ferryd's run directory: the sockets and logs of offline disk copies. */
   runDir: string;
+  /** Checks the guest's CPU against this host before QEMU starts (absent: no check). */
+  cpu?: CpuService | undefined;
 }
 
 export class IncomingMigrations {
@@ -77,6 +82,21 @@ export class IncomingMigrations {
       runDir: opts.runDir,
       portRange: opts.portRange ?? DEFAULT_PORT_RANGE,
     });
+  }
+
+  /**
+   * Refuses a guest whose CPU this host cannot run (CPU_INCOMPATIBLE), before anything starts.
+   * A source too old to send its CPU is taken to have this host's.
+   */
+  async #checkCpu(cpu: CpuDef | undefined, sourceHostCpu: HostCpuModel | undefined): Promise<void> {
+    const service = this.#opts.cpu;
+    if (service === undefined) return;
+    const outcome = await service.checkGuest(cpu, sourceHostCpu ?? (await service.hostModel()));
+    if (outcome.verdict === 'fail') {
+      throw new FerryError('CPU_INCOMPATIBLE', `operation failed: guest CPU is not compatible with this host: ${outcome.reason}`, {
+        data: { missingFeatures: outcome.missingFeatures },
+      });
+    }
   }
 
   /**
@@ -107,6 +127,7 @@ export class IncomingMigrations {
         new Set([...this.#jobs.values()].map((j) => j.port)),
       );
     const { def } = parseDomainXml(req.xml);
+    await this.#checkCpu(def.cpu, req.sourceHostCpu);
     const existedBefore = domains.find(def.uuid) !== undefined;
     const disks = req.disks;
     let created: string[] = [];
