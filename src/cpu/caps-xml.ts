@@ -23,26 +23,53 @@ function maxCpusOf(machine: string): number {
 }
 
 export function formatCapabilitiesXml(c: CapabilitiesInput): string {
-  const out: string[] = ['<capabilities>', '', '  <host>', `    <uuid>${c.hostUuid}</uuid>`, '    <cpu>'];
+  const out: string[] = [
+    '<capabilities>',
+    '',
+    '  <host>',
+    `    <uuid>${c.hostUuid}</uuid>`,
+    '    <cpu>',
+  ];
   out.push('      <arch>x86_64</arch>', `      <model>${c.physical.decoded.model}</model>`);
-  if (c.physical.decoded.vendor !== undefined) out.push(`      <vendor>${c.physical.decoded.vendor}</vendor>`);
+  if (c.physical.decoded.vendor !== undefined)
+    out.push(`      <vendor>${c.physical.decoded.vendor}</vendor>`);
   const t = c.topology;
-  out.push(`      <topology sockets='${t.sockets}' dies='1' cores='${t.cores}' threads='${t.threads}'/>`);
+  out.push(
+    `      <topology sockets='${t.sockets}' dies='1' cores='${t.cores}' threads='${t.threads}'/>`,
+  );
   for (const f of c.physical.decoded.features) out.push(`      <feature name='${f.name}'/>`);
   out.push('    </cpu>', '    <topology>', `      <cells num='${c.numa.cells.length}'>`);
   for (const cell of c.numa.cells) {
-    out.push(`        <cell id='${cell.id}'>`, `          <memory unit='KiB'>${cell.memoryKiB}</memory>`);
+    out.push(
+      `        <cell id='${cell.id}'>`,
+      `          <memory unit='KiB'>${cell.memoryKiB}</memory>`,
+    );
     out.push(`          <cpus num='${cell.cpus.length}'>`);
     for (const cpu of cell.cpus) out.push(`            <cpu id='${cpu}'/>`);
     out.push('          </cpus>', '        </cell>');
   }
-  out.push('      </cells>', '    </topology>', '  </host>', '', '  <guest>', '    <os_type>hvm</os_type>');
-  out.push("    <arch name='x86_64'>", '      <wordsize>64</wordsize>', `      <emulator>${c.facts.binary}</emulator>`);
+  out.push(
+    '      </cells>',
+    '    </topology>',
+    '  </host>',
+    '',
+    '  <guest>',
+    '    <os_type>hvm</os_type>',
+  );
+  out.push(
+    "    <arch name='x86_64'>",
+    '      <wordsize>64</wordsize>',
+    `      <emulator>${c.facts.binary}</emulator>`,
+  );
   for (const m of c.facts.machines) {
     if (m.name === 'none') continue;
-    out.push(`      <machine maxCpus='${maxCpusOf(m.name)}'${m.deprecated ? " deprecated='yes'" : ''}>${m.name}</machine>`);
+    out.push(
+      `      <machine maxCpus='${maxCpusOf(m.name)}'${m.deprecated ? " deprecated='yes'" : ''}>${m.name}</machine>`,
+    );
     if (m.alias !== undefined) {
-      out.push(`      <machine canonical='${m.name}' maxCpus='${maxCpusOf(m.name)}'>${m.alias}</machine>`);
+      out.push(
+        `      <machine canonical='${m.name}' maxCpus='${maxCpusOf(m.name)}'>${m.alias}</machine>`,
+      );
     }
   }
   out.push("      <domain type='qemu'/>");
@@ -101,10 +128,13 @@ export function formatDomCapabilitiesXml(d: DomCapabilitiesInput): string {
     `      <model fallback='forbid'>${d.hostModel.model}</model>`,
   );
   if (d.hostModel.vendor !== '') out.push(`      <vendor>${d.hostModel.vendor}</vendor>`);
-  for (const f of d.hostModel.features) out.push(`      <feature policy='${f.policy}' name='${f.name}'/>`);
+  for (const f of d.hostModel.features)
+    out.push(`      <feature policy='${f.policy}' name='${f.name}'/>`);
   out.push('    </mode>', "    <mode name='custom' supported='yes'>");
   for (const m of d.customModels) {
-    out.push(`      <model usable='${m.usable ? 'yes' : 'no'}' vendor='${m.vendor}'>${m.name}</model>`);
+    out.push(
+      `      <model usable='${m.usable ? 'yes' : 'no'}' vendor='${m.vendor}'>${m.name}</model>`,
+    );
   }
   out.push('    </mode>', '  </cpu>', '</domainCapabilities>');
   return `${out.join('\n')}\n`;

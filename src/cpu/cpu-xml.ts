@@ -29,7 +29,10 @@ export function cpuDefFromElement(el: Element, archHint?: string): X86CpuDef {
     if (policy !== null && policy !== '' && !POLICIES.includes(policy as X86FeaturePolicy)) {
       throw new FerryError('XML_ERROR', `XML error: invalid CPU feature policy '${policy}'`);
     }
-    features.push({ name, policy: policy === null || policy === '' ? 'require' : (policy as X86FeaturePolicy) });
+    features.push({
+      name,
+      policy: policy === null || policy === '' ? 'require' : (policy as X86FeaturePolicy),
+    });
   }
   const arch = archEl === undefined ? archHint : textOf(archEl);
   const model = modelEl === undefined ? undefined : textOf(modelEl);
@@ -70,7 +73,8 @@ export function cpuDefsFromText(text: string, fileName: string): X86CpuDef[] {
       const archEl = firstChild(el, 'arch');
       const cpu = firstChild(el, 'cpu');
       const mode = cpu === undefined ? undefined : childElements(cpu, 'mode').find(isHostModelMode);
-      if (mode !== undefined) out.push(cpuDefFromElement(mode, archEl === undefined ? undefined : textOf(archEl)));
+      if (mode !== undefined)
+        out.push(cpuDefFromElement(mode, archEl === undefined ? undefined : textOf(archEl)));
     }
   }
   if (out.length === 0) {

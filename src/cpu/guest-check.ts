@@ -30,6 +30,8 @@ export interface CheckContext {
    * QEMU emulates either vendor's models, so only the features count.
    */
   vendorBinds: boolean;
+  /** Who lacks features in the message: 'destination' (a migration, default) or 'host'. */
+  hostLabel?: 'destination' | 'host';
 }
 
 function hostDef(h: HostCpuModel): X86CpuDef {
@@ -41,17 +43,26 @@ function hostDef(h: HostCpuModel): X86CpuDef {
   };
 }
 
-const pass = (reason: string): CpuCheckOutcome => ({ verdict: 'pass', reason, missingFeatures: [] });
+const pass = (reason: string): CpuCheckOutcome => ({
+  verdict: 'pass',
+  reason,
+  missingFeatures: [],
+});
 const fail = (reason: string, missingFeatures: string[] = []): CpuCheckOutcome => ({
   verdict: 'fail',
   reason,
   missingFeatures,
 });
 
-function vendorMismatch(guestVendor: string | undefined, ctx: CheckContext): CpuCheckOutcome | undefined {
+function vendorMismatch(
+  guestVendor: string | undefined,
+  ctx: CheckContext,
+): CpuCheckOutcome | undefined {
   if (!ctx.vendorBinds || guestVendor === undefined || ctx.here.vendor === '') return undefined;
   if (guestVendor === ctx.here.vendor) return undefined;
-  return fail(`guest CPU vendor ${guestVendor} differs from this host's ${ctx.here.vendor}: ${CROSS_VENDOR}`);
+  return fail(
+    `guest CPU vendor ${guestVendor} differs from this host's ${ctx.here.vendor}: ${CROSS_VENDOR}`,
+  );
 }
 
 /** A named-model guest CPU against this host: every feature it needs must be here. */
@@ -65,8 +76,9 @@ function checkCustom(guest: X86CpuDef, label: string, ctx: CheckContext): CpuChe
   let outcome;
   try {
     // The vendor was settled above; compare the features alone.
-    const { vendor: _vendor, ...rest } = guest;
-    outcome = compareX86(hostDef(ctx.here), { ...rest, model }, ctx.map);
+    const featuresOnly: X86CpuDef = { type: 'guest', model, features: guest.features };
+    if (guest.match !== undefined) featuresOnly.match = guest.match;
+    outcome = compareX86(hostDef(ctx.here), featuresOnly, ctx.map);
   } catch (err) {
     if (err instanceof FerryError) return fail(err.message);
     throw err;
@@ -74,7 +86,7 @@ function checkCustom(guest: X86CpuDef, label: string, ctx: CheckContext): CpuChe
   if (outcome.result === 'incompatible') {
     return outcome.missingFeatures.length > 0
       ? fail(
-          `destination CPU lacks features ${label} needs (${outcome.missingFeatures.join(', ')})`,
+          `${ctx.hostLabel ?? 'destination'} CPU lacks features ${label} needs (${outcome.missingFeatures.join(', ')})`,
           outcome.missingFeatures,
         )
       : fail(outcome.message ?? 'CPU is incompatible');
@@ -83,7 +95,11 @@ function checkCustom(guest: X86CpuDef, label: string, ctx: CheckContext): CpuChe
 }
 
 /** The feature differences between two host CPUs, or an empty list when identical. */
-function hostDifferences(a: HostCpuModel, b: HostCpuModel, map: X86CpuMap): { missing: string[]; extra: string[] } {
+function hostDifferences(
+  a: HostCpuModel,
+  b: HostCpuModel,
+  map: X86CpuMap,
+): { missing: string[]; extra: string[] } {
   const da = cpuData(hostDef(a), map, 'all');
   const db = cpuData(hostDef(b), map, 'all');
   const names = (x: ReturnType<typeof cpuData>): string[] =>
@@ -96,7 +112,11 @@ function hostDifferences(a: HostCpuModel, b: HostCpuModel, map: X86CpuMap): { mi
 
 export function checkGuestCpu(cpu: CpuDef | undefined, ctx: CheckContext): CpuCheckOutcome {
   if (cpu === undefined || (cpu.mode === 'custom' && cpu.model === undefined)) {
-    return checkCustom({ type: 'guest', model: DEFAULT_GUEST_MODEL, features: cpu?.features ?? [] }, `QEMU's default CPU (${DEFAULT_GUEST_MODEL})`, ctx);
+    return checkCustom(
+      { type: 'guest', model: DEFAULT_GUEST_MODEL, features: cpu?.features ?? [] },
+      `QEMU's default CPU (${DEFAULT_GUEST_MODEL})`,
+      ctx,
+    );
   }
   switch (cpu.mode) {
     case 'custom':
@@ -113,8 +133,14 @@ export function checkGuestCpu(cpu: CpuDef | undefined, ctx: CheckContext): CpuCh
       );
     case 'host-model': {
       // libvirt: the guest runs with the source's host-model expansion, so that must fit here.
-      if (ctx.source.vendor !== '' && ctx.here.vendor !== '' && ctx.source.vendor !== ctx.here.vendor) {
-        return fail(`source host CPU vendor ${ctx.source.vendor} differs from this host's ${ctx.here.vendor}: ${CROSS_VENDOR}`);
+      if (
+        ctx.source.vendor !== '' &&
+        ctx.here.vendor !== '' &&
+        ctx.source.vendor !== ctx.here.vendor
+      ) {
+        return fail(
+          `source host CPU vendor ${ctx.source.vendor} differs from this host's ${ctx.here.vendor}: ${CROSS_VENDOR}`,
+        );
       }
       const source = hostDef(ctx.source);
       return checkCustom(
@@ -126,10 +152,13 @@ export function checkGuestCpu(cpu: CpuDef | undefined, ctx: CheckContext): CpuCh
     case 'host-passthrough':
     case 'maximum': {
       if (ctx.source.vendor !== ctx.here.vendor) {
-        return fail(`source host CPU vendor ${ctx.source.vendor || 'unknown'} differs from this host's ${ctx.here.vendor || 'unknown'}: ${CROSS_VENDOR}`);
+        return fail(
+          `source host CPU vendor ${ctx.source.vendor || 'unknown'} differs from this host's ${ctx.here.vendor || 'unknown'}: ${CROSS_VENDOR}`,
+        );
       }
       const { missing, extra } = hostDifferences(ctx.source, ctx.here, ctx.map);
-      if (missing.length === 0 && extra.length === 0) return pass(`${cpu.mode} guest: both hosts' CPUs are identical`);
+      if (missing.length === 0 && extra.length === 0)
+        return pass(`${cpu.mode} guest: both hosts' CPUs are identical`);
       const parts = [
         ...(missing.length === 0 ? [] : [`this host lacks ${missing.join(', ')}`]),
         ...(extra.length === 0 ? [] : [`this host adds ${extra.join(', ')}`]),

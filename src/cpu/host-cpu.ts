@@ -73,10 +73,16 @@ export function validateCpuLimit(limit: CpuLimit, map: X86CpuMap): void {
   }
   for (const f of limit.features) {
     if (!/^[+-]/.test(f)) {
-      throw new FerryError('CONFIG_UNSUPPORTED', `cpu_limit_features: '${f}' must start with + or -`);
+      throw new FerryError(
+        'CONFIG_UNSUPPORTED',
+        `cpu_limit_features: '${f}' must start with + or -`,
+      );
     }
     if (!map.featureByName.has(f.slice(1))) {
-      throw new FerryError('CONFIG_UNSUPPORTED', `cpu_limit_features: unknown CPU feature '${f.slice(1)}'`);
+      throw new FerryError(
+        'CONFIG_UNSUPPORTED',
+        `cpu_limit_features: unknown CPU feature '${f.slice(1)}'`,
+      );
     }
   }
 }
@@ -90,13 +96,19 @@ export function hostModelData(facts: QemuHostFacts, map: X86CpuMap, limit?: CpuL
   if (limit === undefined) return max;
   const capped = limitData(limit, map);
   const leaf0 = X86Data.cpuidKey(0, 0);
-  const vendor = capped.items.get(leaf0);
+  // Copied: intersect() clears the leaf in place, and the vendor is the limit's, not QEMU's.
+  const limitVendor = capped.items.get(leaf0);
+  const vendor = limitVendor === undefined ? undefined : [...limitVendor];
   capped.intersect(max);
   if (vendor !== undefined) capped.setItem(leaf0, vendor);
   return capped;
 }
 
-export function decodeHostModel(facts: QemuHostFacts, map: X86CpuMap, limit?: CpuLimit): DecodedCpu {
+export function decodeHostModel(
+  facts: QemuHostFacts,
+  map: X86CpuMap,
+  limit?: CpuLimit,
+): DecodedCpu {
   return decodeX86(hostModelData(facts, map, limit), map, {
     type: 'guest',
     models: hypervisorModels(facts, map),

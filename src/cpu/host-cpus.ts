@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { FerryError } from '../common/errors.js';
+import type { DomainDef } from '../domain/def.js';
 import { readNumaTopology } from '../host/numa.js';
 import { type QemuHostFacts, qemuHostFacts, resolveMachine } from '../qemu/probe.js';
 import type { HostCpuModel } from '../rpc/schema/cpu.js';
@@ -31,6 +32,8 @@ export interface HostCpusOptions {
   cacheDir: string;
   hostUuid: string;
   limit?: CpuLimit | undefined;
+  /** ferryd.conf cpu_virttype: the accelerator guests run with (default 'qemu', TCG). */
+  virttype?: VirtType | undefined;
   mapDir?: string;
 }
 
@@ -53,24 +56,50 @@ export class HostCpus {
     return existsSync(this.#opts.kvmDevice);
   }
 
-  /** libvirt's default: kvm where the host has it, else qemu (TCG). */
+  /**
+   * The virt type CPU answers are for unless a command names one: 'qemu' (TCG), which Ferry's
+   * guests use (libvirt defaults to kvm where /dev/kvm exists; here it exists but guests cannot
+   * use it, so kvm would describe CPUs nothing runs on). ferryd.conf cpu_virttype overrides.
+   */
   defaultVirtType(): VirtType {
-    return this.kvm ? 'kvm' : 'qemu';
+    return this.#opts.virttype ?? 'qemu';
   }
 
   facts(virttype: VirtType): Promise<QemuHostFacts> {
     if (virttype === 'kvm' && !this.kvm) {
       return Promise.reject(
-        new FerryError('CONFIG_UNSUPPORTED', `KVM is not available on this host (${this.#opts.kvmDevice})`),
+        new FerryError(
+          'CONFIG_UNSUPPORTED',
+          `KVM is not available on this host (${this.#opts.kvmDevice})`,
+        ),
       );
     }
-    return qemuHostFacts(binaryPath(this.#opts.qemuBinary), virttype === 'kvm' ? 'kvm' : 'tcg', this.#opts.cacheDir);
+    return qemuHostFacts(
+      binaryPath(this.#opts.qemuBinary),
+      virttype === 'kvm' ? 'kvm' : 'tcg',
+      this.#opts.cacheDir,
+    );
   }
 
   /** This host's host-model CPU under `virttype` (cpu_limit applied). */
   async hostModel(virttype?: VirtType): Promise<HostCpuModel> {
-    if (virttype === undefined || virttype === this.defaultVirtType()) return this.service.hostModel();
-    return toHostCpuModel(decodeHostModel(await this.facts(virttype), this.service.map(), this.#opts.limit));
+    if (virttype === undefined || virttype === this.defaultVirtType())
+      return this.service.hostModel();
+    return toHostCpuModel(
+      decodeHostModel(await this.facts(virttype), this.service.map(), this.#opts.limit),
+    );
+  }
+
+  /** Refuses to start a guest whose CPU this host does not offer (CPU_INCOMPATIBLE). */
+  async checkStart(def: DomainDef): Promise<void> {
+    const outcome = await this.service.check(def.cpu, await this.service.hostModel(), 'host');
+    if (outcome.verdict === 'fail') {
+      throw new FerryError(
+        'CPU_INCOMPATIBLE',
+        `operation failed: guest CPU is not compatible with this host: ${outcome.reason}`,
+        { data: { missingFeatures: outcome.missingFeatures } },
+      );
+    }
   }
 
   async capabilitiesXml(): Promise<string> {
@@ -86,9 +115,16 @@ export class HostCpus {
     });
   }
 
-  async domCapabilitiesXml(p: { machine?: string | undefined; virttype?: VirtType | undefined; arch?: string | undefined }): Promise<string> {
+  async domCapabilitiesXml(p: {
+    machine?: string | undefined;
+    virttype?: VirtType | undefined;
+    arch?: string | undefined;
+  }): Promise<string> {
     if (p.arch !== undefined && p.arch !== 'x86_64') {
-      throw new FerryError('CONFIG_UNSUPPORTED', `unsupported configuration: Emulator for arch '${p.arch}' is not available on this host`);
+      throw new FerryError(
+        'CONFIG_UNSUPPORTED',
+        `unsupported configuration: Emulator for arch '${p.arch}' is not available on this host`,
+      );
     }
     const virttype = p.virttype ?? this.defaultVirtType();
     const facts = await this.facts(virttype);
@@ -120,7 +156,9 @@ export class HostCpus {
         const model = map.modelByName.get(d.name);
         let usable = d.unavailableFeatures.length === 0;
         if (usable && this.#opts.limit !== undefined) {
-          usable = compareX86(host, { type: 'guest', model: d.name, features: [] }, map).result !== 'incompatible';
+          usable =
+            compareX86(host, { type: 'guest', model: d.name, features: [] }, map).result !==
+            'incompatible';
         }
         return { name: d.name, usable, vendor: model?.vendor?.name ?? 'unknown' };
       });
@@ -136,7 +174,10 @@ export class HostCpus {
     arch?: string | undefined;
   }): Promise<string> {
     if (p.arch !== undefined && p.arch !== 'x86_64' && p.arch !== 'i686') {
-      throw new FerryError('CONFIG_UNSUPPORTED', `unsupported configuration: CPU arch ${p.arch} is not supported`);
+      throw new FerryError(
+        'CONFIG_UNSUPPORTED',
+        `unsupported configuration: CPU arch ${p.arch} is not supported`,
+      );
     }
     const map = this.service.map();
     const models = p.hypervisor
@@ -145,7 +186,12 @@ export class HostCpus {
     return baselineCpuXml({ ...p, models }, map);
   }
 
-  async compare(p: { xml: string; fileName: string; hypervisor: boolean; virttype?: VirtType | undefined }): Promise<CompareOutcome> {
+  async compare(p: {
+    xml: string;
+    fileName: string;
+    hypervisor: boolean;
+    virttype?: VirtType | undefined;
+  }): Promise<CompareOutcome> {
     const map = this.service.map();
     const [guest] = cpuDefsFromText(p.xml, p.fileName);
     if (guest === undefined) throw new FerryError('INVALID_ARG', `No CPU in '${p.fileName}'`);
@@ -176,15 +222,21 @@ function hostAsGuestDef(h: HostCpuModel): X86CpuDef {
 
 function physicalDef(map: ReturnType<X86CpuService['map']>): Omit<X86CpuDef, 'type' | 'arch'> {
   const d = physicalCpuFromCpuinfo(readCpuinfo(), map).decoded;
-  return { model: d.model, ...(d.vendor === undefined ? {} : { vendor: d.vendor }), features: d.features };
+  return {
+    model: d.model,
+    ...(d.vendor === undefined ? {} : { vendor: d.vendor }),
+    features: d.features,
+  };
 }
 
 /** Sockets, cores per socket and threads per core from /proc/cpuinfo. */
 function topologyOf(cpuinfo: string): { sockets: number; cores: number; threads: number } {
   const blocks = cpuinfo.split(/\n\s*\n/).filter((b) => b.includes('processor'));
-  const field = (b: string, n: string): string => new RegExp(`^${n}\\s*:\\s*(.*)$`, 'm').exec(b)?.[1]?.trim() ?? '';
+  const field = (b: string, n: string): string =>
+    new RegExp(`^${n}\\s*:\\s*(.*)$`, 'm').exec(b)?.[1]?.trim() ?? '';
   const sockets = new Set(blocks.map((b) => field(b, 'physical id'))).size || 1;
-  const cores = Number(field(blocks[0] ?? '', 'cpu cores')) || Math.max(1, Math.floor(blocks.length / sockets));
+  const cores =
+    Number(field(blocks[0] ?? '', 'cpu cores')) || Math.max(1, Math.floor(blocks.length / sockets));
   const threads = Math.max(1, Math.floor(blocks.length / (sockets * cores)));
   return { sockets, cores, threads };
 }

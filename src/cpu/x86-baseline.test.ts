@@ -71,7 +71,10 @@ test('cpu-baseline agrees with libvirt 9 (virsh test driver) on named pairs and 
   const dir = mkdtempSync(join(tmpdir(), 'ferry-cpu-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const cases: { name: string; text: string }[] = [
-    { name: 'Skylake-Client-IBRS+IvyBridge-IBRS', text: cpu('Skylake-Client-IBRS', intel) + cpu('IvyBridge-IBRS', intel) },
+    {
+      name: 'Skylake-Client-IBRS+IvyBridge-IBRS',
+      text: cpu('Skylake-Client-IBRS', intel) + cpu('IvyBridge-IBRS', intel),
+    },
     { name: 'Haswell+Broadwell', text: cpu('Haswell', intel) + cpu('Broadwell', intel) },
     { name: 'Westmere+Nehalem', text: cpu('Westmere') + cpu('Nehalem') },
     { name: 'EPYC+Opteron_G3', text: cpu('EPYC', amd) + cpu('Opteron_G3', amd) },
@@ -105,7 +108,11 @@ test('cpu-baseline agrees with libvirt 9 (virsh test driver) on named pairs and 
   for (const [k, c] of cases.entries()) {
     const features = k % 4 === 0;
     const want = virshBaseline(dir, c.text, features ? ['--features'] : []);
-    assert.equal(ferryBaseline(c.text, features), want, `${c.name}${features ? ' --features' : ''}`);
+    assert.equal(
+      ferryBaseline(c.text, features),
+      want,
+      `${c.name}${features ? ' --features' : ''}`,
+    );
     compared++;
   }
   assert.ok(compared > 400, `compared ${compared} cases`);

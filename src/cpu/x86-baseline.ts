@@ -32,7 +32,11 @@ function failed(message: string): FerryError {
 }
 
 /** The most capable CPU that every one of `cpus` can run. */
-export function baselineX86(cpus: X86CpuDef[], map: X86CpuMap, opts: BaselineOptions = {}): BaselineCpu {
+export function baselineX86(
+  cpus: X86CpuDef[],
+  map: X86CpuMap,
+  opts: BaselineOptions = {},
+): BaselineCpu {
   const first = cpus[0];
   if (first === undefined) throw new FerryError('INVALID_ARG', 'No CPU definitions to baseline');
   const base = cpuData(first, map, 'all');
@@ -171,7 +175,12 @@ export function compareX86(host: X86CpuDef, guest: X86CpuDef, map: X86CpuMap): C
       missingFeatures: names,
     };
   }
-  const diff = hostData.copy().subtract(optional).subtract(require).subtract(disable).subtract(force);
+  const diff = hostData
+    .copy()
+    .subtract(optional)
+    .subtract(require)
+    .subtract(disable)
+    .subtract(force);
   if (diff.isEmpty()) return { result: 'identical', missingFeatures: [] };
   if (guest.type === 'guest' && guest.match === 'strict') {
     return {

@@ -53,7 +53,8 @@ export function cpuData(cpu: X86CpuDef, map: X86CpuMap, policy: X86FeaturePolicy
       : new X86Data();
   for (const f of cpu.features) {
     const fpol: X86FeaturePolicy = cpu.type === 'host' ? 'require' : f.policy;
-    if ((policy === 'all' && fpol === 'optional') || (policy !== 'all' && fpol !== policy)) continue;
+    if ((policy === 'all' && fpol === 'optional') || (policy !== 'all' && fpol !== policy))
+      continue;
     const fdata = findFeatureData(map, f.name);
     if (policy === 'all' && (fpol === 'disable' || fpol === 'forbid')) data.subtract(fdata);
     else data.add(fdata);

@@ -50,7 +50,8 @@ export class X86Data {
   intersect(other: X86Data): this {
     for (const [k, mine] of this.items) {
       const v = other.items.get(k);
-      for (let i = 0; i < mine.length; i++) mine[i] = v === undefined ? 0 : (mine[i] ?? 0) & (v[i] ?? 0);
+      for (let i = 0; i < mine.length; i++)
+        mine[i] = v === undefined ? 0 : (mine[i] ?? 0) & (v[i] ?? 0);
       for (let i = 0; i < mine.length; i++) mine[i] = (mine[i] ?? 0) >>> 0;
     }
     return this;

@@ -97,7 +97,10 @@ const BASE_PENALTY = 2;
  * disabled feature, so trailing features past that bound are not looked at; that is kept on
  * purpose, because it decides which model libvirt names (n270 over kvm32, for one).
  */
-function weigh(features: X86CpuFeature[], type: 'host' | 'guest'): { total: number; disabled: number } {
+function weigh(
+  features: X86CpuFeature[],
+  type: 'host' | 'guest',
+): { total: number; disabled: number } {
   if (type === 'host') return { total: features.length, disabled: 0 };
   let enabled = features.length;
   let disabled = 0;
@@ -120,7 +123,8 @@ function candidateIsBetter(
 ): boolean {
   const cur = weigh(current, type);
   const cand = weigh(candidate, type);
-  if (cand.total < cur.total || (cand.total === cur.total && cand.disabled < cur.disabled)) return true;
+  if (cand.total < cur.total || (cand.total === cur.total && cand.disabled < cur.disabled))
+    return true;
   return isPreferred && cand.disabled < cur.disabled;
 }
 

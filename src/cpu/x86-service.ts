@@ -42,15 +42,24 @@ export class X86CpuService implements CpuService {
   }
 
   hostModel(): Promise<HostCpuModel> {
-    this.#host ??= this.#opts.facts().then((facts) =>
-      toHostCpuModel(decodeHostModel(facts, this.map(), this.#opts.limit)),
-    );
+    this.#host ??= this.#opts
+      .facts()
+      .then((facts) => toHostCpuModel(decodeHostModel(facts, this.map(), this.#opts.limit)));
     // A failed probe is not remembered: QEMU may be fixed without restarting ferryd.
     this.#host.catch(() => (this.#host = undefined));
     return this.#host;
   }
 
-  async checkGuest(cpu: CpuDef | undefined, source: HostCpuModel): Promise<CpuCheckOutcome> {
+  checkGuest(cpu: CpuDef | undefined, source: HostCpuModel): Promise<CpuCheckOutcome> {
+    return this.check(cpu, source, 'destination');
+  }
+
+  /** checkGuest, naming this host 'destination' (a migration) or 'host' (a start). */
+  async check(
+    cpu: CpuDef | undefined,
+    source: HostCpuModel,
+    hostLabel: 'destination' | 'host',
+  ): Promise<CpuCheckOutcome> {
     const facts = await this.#opts.facts();
     const here = await this.hostModel();
     return checkGuestCpu(cpu, {
@@ -59,6 +68,7 @@ export class X86CpuService implements CpuService {
       source,
       knownModels: new Set(facts.cpuDefinitions.map((d) => d.name)),
       vendorBinds: facts.accel === 'kvm' || this.#opts.limit !== undefined,
+      hostLabel,
     });
   }
 }

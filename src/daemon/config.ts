@@ -67,6 +67,8 @@ export interface DaemonConfig {
    * host offers guests, as if its CPU were that model; undefined offers all QEMU can run.
    */
   cpuLimit: { model: string; features: string[] } | undefined;
+  /** cpu_virttype: 'qemu' (TCG, default) or 'kvm', the accelerator CPU answers are for. */
+  cpuVirtType: 'qemu' | 'kvm';
 }
 
 /** Every ferryd.conf key and the type of value it takes. */
@@ -102,6 +104,7 @@ const KEY_TYPES = {
   postcopy_auto_resume: 'number',
   cpu_limit: 'string',
   cpu_limit_features: 'list',
+  cpu_virttype: 'string',
 } as const;
 
 export type Key = keyof typeof KEY_TYPES;
@@ -284,6 +287,7 @@ export function loadConfig(flags: ConfigFlags): DaemonConfig {
     migrationTlsDir: str('migrate_tls_x509_cert_dir') ?? DEFAULT_MIGRATION_TLS_DIR,
     postcopyAutoResume: fromFile.postcopy_auto_resume !== 0,
     cpuLimit: cpuLimitFrom(fromFile),
+    cpuVirtType: cpuVirtTypeFrom(fromFile),
     policy: {
       allowedPaths: (fromFile.allowed_paths as readonly string[] | undefined) ?? [
         ...DEFAULT_ALLOWED_PATHS,
@@ -320,4 +324,11 @@ function cpuLimitFrom(fromFile: Settings): DaemonConfig['cpuLimit'] {
     return undefined;
   }
   return { model, features: [...features] };
+}
+
+function cpuVirtTypeFrom(fromFile: Settings): 'qemu' | 'kvm' {
+  const v = (fromFile.cpu_virttype as string | undefined) ?? 'qemu';
+  if (v !== 'qemu' && v !== 'kvm')
+    throw new FerryError('INVALID_ARG', `Invalid cpu_virttype '${v}': expected qemu or kvm`);
+  return v;
 }

@@ -89,6 +89,23 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
   // autostart ones started; a pool that fails is logged and left inactive.
   await pools.load();
   const volumes = new VolumeService(pools);
+  let cpus: HostCpus;
+  try {
+    cpus = new HostCpus({
+      qemuBinary: config.qemuBinary,
+      kvmDevice: config.kvmDevice,
+      cacheDir: join(config.stateDir, 'cache'),
+      hostUuid,
+      limit: config.cpuLimit,
+      virttype: config.cpuVirtType,
+    });
+  } catch (err) {
+    // A bad cpu_limit is a configuration error: refuse to start rather than offer too much.
+    process.stderr.write(`error: ${messageOf(err)}\n`);
+    pools.detachAll();
+    process.exitCode = 1;
+    return;
+  }
   const domains = new DomainManager({
     configDir: join(config.stateDir, 'qemu'),
     statusDir: config.runDir,
@@ -100,6 +117,8 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
     logger: log,
     policy: config.policy,
     volumes,
+    // Only a host with cpu_limit refuses at start; otherwise QEMU says what it cannot run.
+    checkCpu: config.cpuLimit === undefined ? undefined : (def) => cpus.checkStart(def),
   });
   await domains.load();
 
@@ -120,23 +139,6 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
       conn.state.login.check(method);
     },
   });
-  let cpus: HostCpus;
-  try {
-    cpus = new HostCpus({
-      qemuBinary: config.qemuBinary,
-      kvmDevice: config.kvmDevice,
-      cacheDir: join(config.stateDir, 'cache'),
-      hostUuid,
-      limit: config.cpuLimit,
-    });
-  } catch (err) {
-    // A bad cpu_limit is a configuration error: refuse to start rather than offer too much.
-    process.stderr.write(`error: ${messageOf(err)}\n`);
-    domains.detachAll();
-    pools.detachAll();
-    process.exitCode = 1;
-    return;
-  }
   const journal = new MigrationJournal(join(config.runDir, 'jobs'));
   const migration = {
     source: {

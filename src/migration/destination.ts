@@ -93,9 +93,13 @@ export class IncomingMigrations {
     if (service === undefined) return;
     const outcome = await service.checkGuest(cpu, sourceHostCpu ?? (await service.hostModel()));
     if (outcome.verdict === 'fail') {
-      throw new FerryError('CPU_INCOMPATIBLE', `operation failed: guest CPU is not compatible with this host: ${outcome.reason}`, {
-        data: { missingFeatures: outcome.missingFeatures },
-      });
+      throw new FerryError(
+        'CPU_INCOMPATIBLE',
+        `operation failed: guest CPU is not compatible with this host: ${outcome.reason}`,
+        {
+          data: { missingFeatures: outcome.missingFeatures },
+        },
+      );
     }
   }
 

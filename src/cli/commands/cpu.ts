@@ -11,13 +11,17 @@ import type { CommandContext } from '../context.js';
 
 const VIRT_TYPES = ['qemu', 'kvm'] as const;
 
-function readCpuFile(positional: string | undefined, opts: { file?: string }): { xml: string; fileName: string } {
+function readCpuFile(
+  positional: string | undefined,
+  opts: { file?: string },
+): { xml: string; fileName: string } {
   const fileName = opts.file ?? positional;
-  if (fileName === undefined || fileName === '') throw new Error("command requires the option '--file <string>'");
+  if (fileName === undefined || fileName === '')
+    throw new Error("command requires the option '--file <string>'");
   try {
     return { xml: readFileSync(fileName, 'utf8'), fileName };
   } catch (err) {
-    throw new Error(`Failed to read file '${fileName}': ${messageOf(err)}`);
+    throw new Error(`Failed to read file '${fileName}': ${messageOf(err)}`, { cause: err });
   }
 }
 
@@ -69,7 +73,9 @@ export function registerCpu(program: Command, ctx: CommandContext): void {
     .option('--arch <arch>', 'domain architecture (x86_64)')
     .option('--machine <machine>', 'machine type')
     .action(async (opts: { virttype?: 'qemu' | 'kvm'; arch?: string; machine?: string }) => {
-      const { xml } = await (await ctx.connect()).call('host.domcapabilities', {
+      const { xml } = await (
+        await ctx.connect()
+      ).call('host.domcapabilities', {
         ...(opts.virttype === undefined ? {} : { virttype: opts.virttype }),
         ...(opts.arch === undefined ? {} : { arch: opts.arch }),
         ...(opts.machine === undefined ? {} : { machine: opts.machine }),
@@ -77,21 +83,28 @@ export function registerCpu(program: Command, ctx: CommandContext): void {
       ctx.out(`${xml}\n`);
     });
 
-  const baseline = (hypervisor: boolean) => async (file: string | undefined, opts: BaselineOpts) => {
-    const input = readCpuFile(file, opts);
-    const { xml } = await (await ctx.connect()).call('cpu.baseline', {
-      ...input,
-      hypervisor,
-      features: opts.features === true,
-      migratable: opts.migratable === true,
-      ...(opts.virttype === undefined ? {} : { virttype: opts.virttype }),
-      ...(opts.arch === undefined ? {} : { arch: opts.arch }),
-      ...(opts.machine === undefined ? {} : { machine: opts.machine }),
-    });
-    ctx.out(`${xml}\n`);
-  };
+  const baseline =
+    (hypervisor: boolean) => async (file: string | undefined, opts: BaselineOpts) => {
+      const input = readCpuFile(file, opts);
+      const { xml } = await (
+        await ctx.connect()
+      ).call('cpu.baseline', {
+        ...input,
+        hypervisor,
+        features: opts.features === true,
+        migratable: opts.migratable === true,
+        ...(opts.virttype === undefined ? {} : { virttype: opts.virttype }),
+        ...(opts.arch === undefined ? {} : { arch: opts.arch }),
+        ...(opts.machine === undefined ? {} : { machine: opts.machine }),
+      });
+      ctx.out(`${xml}\n`);
+    };
   hypervisorOptions(
-    fileCommand(program, 'hypervisor-cpu-baseline', 'compute baseline CPU usable by a specific hypervisor'),
+    fileCommand(
+      program,
+      'hypervisor-cpu-baseline',
+      'compute baseline CPU usable by a specific hypervisor',
+    ),
   )
     .option('--features', 'Show features that are part of the CPU model type')
     .option('--migratable', 'Do not include features that block migration')
@@ -103,7 +116,9 @@ export function registerCpu(program: Command, ctx: CommandContext): void {
 
   const compare = (hypervisor: boolean) => async (file: string | undefined, opts: CompareOpts) => {
     const input = readCpuFile(file, opts);
-    const out = await (await ctx.connect()).call('cpu.compare', {
+    const out = await (
+      await ctx.connect()
+    ).call('cpu.compare', {
       ...input,
       hypervisor,
       ...(opts.virttype === undefined ? {} : { virttype: opts.virttype }),
@@ -126,7 +141,11 @@ export function registerCpu(program: Command, ctx: CommandContext): void {
     );
   };
   hypervisorOptions(
-    fileCommand(program, 'hypervisor-cpu-compare', 'compare a CPU with the CPU created by a hypervisor on the host'),
+    fileCommand(
+      program,
+      'hypervisor-cpu-compare',
+      'compare a CPU with the CPU created by a hypervisor on the host',
+    ),
   )
     .option('--error', 'report error if CPUs are incompatible')
     .action(compare(true));

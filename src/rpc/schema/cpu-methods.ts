@@ -7,7 +7,10 @@ import { z } from 'zod';
 import { HostCpuModel } from './cpu.js';
 
 const VirtType = z.enum(['qemu', 'kvm']);
-const Xml = z.string().min(1, 'XML document is empty').max(4 * 1024 * 1024);
+const Xml = z
+  .string()
+  .min(1, 'XML document is empty')
+  .max(4 * 1024 * 1024);
 const FileName = z.string().min(1).max(4096);
 
 export const CPU_METHODS = {
