@@ -23,6 +23,7 @@ import {
   toHostCpuModel,
 } from './host-cpu.js';
 import { type CompareOutcome, compareX86 } from './x86-baseline.js';
+import { cpuIncompatibleError } from './service.js';
 import { X86CpuService } from './x86-service.js';
 import type { X86CpuDef } from './x86-cpu.js';
 
@@ -93,13 +94,7 @@ export class HostCpus {
   /** Refuses to start a guest whose CPU this host does not offer (CPU_INCOMPATIBLE). */
   async checkStart(def: DomainDef): Promise<void> {
     const outcome = await this.service.check(def.cpu, await this.service.hostModel(), 'host');
-    if (outcome.verdict === 'fail') {
-      throw new FerryError(
-        'CPU_INCOMPATIBLE',
-        `operation failed: guest CPU is not compatible with this host: ${outcome.reason}`,
-        { data: { missingFeatures: outcome.missingFeatures } },
-      );
-    }
+    if (outcome.verdict === 'fail') throw cpuIncompatibleError(outcome);
   }
 
   async capabilitiesXml(): Promise<string> {

@@ -4,6 +4,7 @@
  * incoming prepare ask the destination through this.
  * @module
  */
+import { FerryError } from '../common/errors.js';
 import type { CpuDef } from '../domain/def.js';
 import type { CpuCheckOutcome, HostCpuModel } from '../rpc/schema/cpu.js';
 
@@ -16,4 +17,26 @@ export interface CpuService {
    * features; Intel ↔ AMD fails; host-passthrough passes only between identical host CPUs.
    */
   checkGuest(cpu: CpuDef | undefined, source: HostCpuModel): Promise<CpuCheckOutcome>;
+}
+
+/** The CPU_INCOMPATIBLE error for a failed check, its missing features in `data`. */
+export function cpuIncompatibleError(outcome: CpuCheckOutcome): FerryError {
+  return new FerryError(
+    'CPU_INCOMPATIBLE',
+    `operation failed: guest CPU is not compatible with this host: ${outcome.reason}`,
+    { data: { missingFeatures: outcome.missingFeatures } },
+  );
+}
+
+/**
+ * Throws CPU_INCOMPATIBLE unless this host can run `cpu`, which runs now on a host with CPU
+ * `source` (undefined: a source too old to say, taken to have this host's CPU).
+ */
+export async function requireRunnableCpu(
+  service: CpuService,
+  cpu: CpuDef | undefined,
+  source: HostCpuModel | undefined,
+): Promise<void> {
+  const outcome = await service.checkGuest(cpu, source ?? (await service.hostModel()));
+  if (outcome.verdict === 'fail') throw cpuIncompatibleError(outcome);
 }

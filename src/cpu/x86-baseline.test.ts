@@ -117,3 +117,36 @@ test('cpu-baseline agrees with libvirt 9 (virsh test driver) on named pairs and 
   }
   assert.ok(compared > 400, `compared ${compared} cases`);
 });
+
+test('--migratable drops features that block migration; bad input names the problem', () => {
+  const text =
+    cpu('Westmere', `${intel}<feature name='invtsc'/><feature name='vmx'/>`) +
+    cpu('Westmere', `${intel}<feature name='invtsc'/><feature name='vmx'/>`);
+  const run = (migratable: boolean): string =>
+    baselineCpuXml(
+      { xml: text, fileName: 'f', hypervisor: true, features: false, migratable },
+      map,
+    );
+  assert.match(run(false), /name='vmx'\/>\n {2}<feature policy='require' name='invtsc'\/>/);
+  assert.doesNotMatch(run(true), /invtsc/);
+  assert.match(
+    run(true),
+    /<model fallback='forbid'>Westmere<\/model>\n {2}<vendor>Intel<\/vendor>\n {2}<feature policy='require' name='vmx'\/>/,
+  );
+  const bad = (xml: string): string => {
+    try {
+      return baselineCpuXml(
+        { xml, fileName: 'f.xml', hypervisor: true, features: false, migratable: false },
+        map,
+      );
+    } catch (err) {
+      return (err as Error).message;
+    }
+  };
+  assert.match(bad('<foo/>'), /^File 'f\.xml' does not contain any <cpu> element/);
+  assert.match(bad('<cpu><model>X</model'), /^XML error/);
+  assert.equal(
+    bad("<cpu><model>Nehalem</model><feature policy='sometimes' name='aes'/></cpu>"),
+    "XML error: invalid CPU feature policy 'sometimes'",
+  );
+});

@@ -38,9 +38,7 @@ import {
 } from './incoming-postcopy.js';
 import { IncomingOffline } from './incoming-offline.js';
 import { advertisedHost, allocatePort, DEFAULT_PORT_RANGE, streamUris } from './ports.js';
-import type { CpuService } from '../cpu/service.js';
-import type { CpuDef } from '../domain/def.js';
-import type { HostCpuModel } from '../rpc/schema/cpu.js';
+import { requireRunnableCpu, type CpuService } from '../cpu/service.js';
 import { exportIncomingDisks, prepareIncomingDisks } from './storage/destination-storage.js';
 import { stopDiskExports } from './storage/nbd-export.js';
 import { refreshNfsDisks } from './storage/nfs-refresh.js';
@@ -85,25 +83,6 @@ export class IncomingMigrations {
   }
 
   /**
-   * Refuses a guest whose CPU this host cannot run (CPU_INCOMPATIBLE), before anything starts.
-   * A source too old to send its CPU is taken to have this host's.
-   */
-  async #checkCpu(cpu: CpuDef | undefined, sourceHostCpu: HostCpuModel | undefined): Promise<void> {
-    const service = this.#opts.cpu;
-    if (service === undefined) return;
-    const outcome = await service.checkGuest(cpu, sourceHostCpu ?? (await service.hostModel()));
-    if (outcome.verdict === 'fail') {
-      throw new FerryError(
-        'CPU_INCOMPATIBLE',
-        `operation failed: guest CPU is not compatible with this host: ${outcome.reason}`,
-        {
-          data: { missingFeatures: outcome.missingFeatures },
-        },
-      );
-    }
-  }
-
-  /**
    * Makes this host ready to receive. A `source` connection that closes before finish ends
    * the job (see #sourceGone).
    */
@@ -131,7 +110,9 @@ export class IncomingMigrations {
         new Set([...this.#jobs.values()].map((j) => j.port)),
       );
     const { def } = parseDomainXml(req.xml);
-    await this.#checkCpu(def.cpu, req.sourceHostCpu);
+    // Before anything starts: a CPU this host cannot run is refused (CPU_INCOMPATIBLE).
+    if (this.#opts.cpu !== undefined)
+      await requireRunnableCpu(this.#opts.cpu, def.cpu, req.sourceHostCpu);
     const existedBefore = domains.find(def.uuid) !== undefined;
     const disks = req.disks;
     let created: string[] = [];

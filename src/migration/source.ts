@@ -224,7 +224,8 @@ async function live(
       storage = await SourceStorage.begin(await domains.resolveDisks(def), flags);
       const disks = storage;
       const destHost = parseConnectionUri(dest.uri).host;
-      const sourceHostCpu = await opts.cpu?.hostModel();
+      // Without it the destination assumes its own CPU; a probe failure must not stop the job.
+      const sourceHostCpu = await opts.cpu?.hostModel().catch(() => undefined);
       if (!flags.live && entry.wasRunning) await domains.pauseForMigration(rec);
       const preparing = link.requirePeer().call('migration.prepare', {
         xml: formatDomainXml(def),
