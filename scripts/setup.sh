@@ -9,14 +9,15 @@ cd "$(dirname "$0")/.."
 # openssl: `ferry tls-setup` makes the TLS certificates with it.
 # qemu-block-extra (QEMU's nfs driver, libnfs) and libnfs-utils (nfs-ls): netfs pools that QEMU
 # opens over NFS itself, as this kernel may have no NFS client (src/storage/netfs.ts).
+# libvirt0: ferryd reads libvirt's CPU map (/usr/share/libvirt/cpu_map) as data (src/cpu).
 packages=(qemu-system-x86 qemu-utils busybox-static cpio gcc libc6-dev xz-utils openssh-server iproute2
-  openssl qemu-block-extra libnfs-utils)
+  openssl qemu-block-extra libnfs-utils libvirt0)
 # Only the tests need these: libvirt's domain schema + xmllint validate our XML output,
-# and virsh's test driver is the oracle for virsh's output formats. nfs-ganesha,
+# and virsh's test driver is the oracle for virsh's output formats and CPU baselines. nfs-ganesha,
 # nfs-ganesha-vfs and rpcbind: the testbed's userspace NFS server (src/testbed/nfs.ts); like
 # openssh-server, they must not start system services (policy-rc.d below).
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(libvirt0 libxml2-utils libvirt-clients nfs-ganesha nfs-ganesha-vfs rpcbind)
+  packages+=(libxml2-utils libvirt-clients nfs-ganesha nfs-ganesha-vfs rpcbind)
 fi
 
 missing=()

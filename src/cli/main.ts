@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { FERRY_VERSION } from '../common/version.js';
 import { registerAuth } from './commands/auth.js';
 import { registerDirtyRate } from './commands/dirty-rate.js';
+import { registerCpu } from './commands/cpu.js';
 import { registerEdit } from './commands/edit.js';
 import { registerHost } from './commands/host.js';
 import { registerJobs } from './commands/jobs.js';
@@ -59,6 +60,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   registerPools(program, ctx);
   registerVolumes(program, ctx);
   registerDirtyRate(program, ctx);
+  registerCpu(program, ctx);
   for (const cmd of program.commands) cmd.exitOverride();
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -1,9 +1,10 @@
 /**
  * What the rest of ferryd asks of the CPU model code: this host's CPU, and whether this host
- * can run a given guest CPU that now runs on another host. Migration's preflight asks the
- * destination through this.
+ * can run a given guest CPU that now runs on another host. Migration's preflight and the
+ * incoming prepare ask the destination through this.
  * @module
  */
+import { FerryError } from '../common/errors.js';
 import type { CpuDef } from '../domain/def.js';
 import type { CpuCheckOutcome, HostCpuModel } from '../rpc/schema/cpu.js';
 
@@ -18,19 +19,24 @@ export interface CpuService {
   checkGuest(cpu: CpuDef | undefined, source: HostCpuModel): Promise<CpuCheckOutcome>;
 }
 
+/** The CPU_INCOMPATIBLE error for a failed check, its missing features in `data`. */
+export function cpuIncompatibleError(outcome: CpuCheckOutcome): FerryError {
+  return new FerryError(
+    'CPU_INCOMPATIBLE',
+    `operation failed: guest CPU is not compatible with this host: ${outcome.reason}`,
+    { data: { missingFeatures: outcome.missingFeatures } },
+  );
+}
+
 /**
- * PLACEHOLDER until src/cpu lands (issue #6 branch feat/cpu replaces it): answers 'skip' so
- * the preflight can be built against the interface. Never ship this.
+ * Throws CPU_INCOMPATIBLE unless this host can run `cpu`, which runs now on a host with CPU
+ * `source` (undefined: a source too old to say, taken to have this host's CPU).
  */
-export class UncheckedCpuService implements CpuService {
-  hostModel(): Promise<HostCpuModel> {
-    return Promise.resolve({ arch: 'x86_64', vendor: '', model: 'qemu64', features: [] });
-  }
-  checkGuest(): Promise<CpuCheckOutcome> {
-    return Promise.resolve({
-      verdict: 'skip',
-      reason: 'CPU check not built yet',
-      missingFeatures: [],
-    });
-  }
+export async function requireRunnableCpu(
+  service: CpuService,
+  cpu: CpuDef | undefined,
+  source: HostCpuModel | undefined,
+): Promise<void> {
+  const outcome = await service.checkGuest(cpu, source ?? (await service.hostModel()));
+  if (outcome.verdict === 'fail') throw cpuIncompatibleError(outcome);
 }

@@ -62,6 +62,13 @@ export interface DaemonConfig {
    * `ferry migrate --postcopy-resume`.
    */
   postcopyAutoResume: boolean;
+  /**
+   * cpu_limit (a cpu_map model) and cpu_limit_features ('+feat' / '-feat'): the most this
+   * host offers guests, as if its CPU were that model; undefined offers all QEMU can run.
+   */
+  cpuLimit: { model: string; features: string[] } | undefined;
+  /** cpu_virttype: 'qemu' (TCG, default) or 'kvm', the accelerator CPU answers are for. */
+  cpuVirtType: 'qemu' | 'kvm';
 }
 
 /** Every ferryd.conf key and the type of value it takes. */
@@ -95,6 +102,9 @@ const KEY_TYPES = {
   allowed_paths: 'list',
   allow_qemu_commandline: 'number',
   postcopy_auto_resume: 'number',
+  cpu_limit: 'string',
+  cpu_limit_features: 'list',
+  cpu_virttype: 'string',
 } as const;
 
 export type Key = keyof typeof KEY_TYPES;
@@ -276,6 +286,8 @@ export function loadConfig(flags: ConfigFlags): DaemonConfig {
     migrationWatchMs,
     migrationTlsDir: str('migrate_tls_x509_cert_dir') ?? DEFAULT_MIGRATION_TLS_DIR,
     postcopyAutoResume: fromFile.postcopy_auto_resume !== 0,
+    cpuLimit: cpuLimitFrom(fromFile),
+    cpuVirtType: cpuVirtTypeFrom(fromFile),
     policy: {
       allowedPaths: (fromFile.allowed_paths as readonly string[] | undefined) ?? [
         ...DEFAULT_ALLOWED_PATHS,
@@ -300,4 +312,23 @@ function keepaliveFrom(fromFile: Settings): KeepaliveOptions | undefined {
   if (count < 1)
     throw new FerryError('INVALID_ARG', `Invalid keepalive_count ${count}: expected at least 1`);
   return { intervalMs: interval * 1000, count };
+}
+
+/** cpu_limit and cpu_limit_features; the model and features are checked against cpu_map later. */
+function cpuLimitFrom(fromFile: Settings): DaemonConfig['cpuLimit'] {
+  const model = fromFile.cpu_limit as string | undefined;
+  const features = (fromFile.cpu_limit_features as readonly string[] | undefined) ?? [];
+  if (model === undefined || model === '') {
+    if (features.length > 0)
+      throw new FerryError('INVALID_ARG', 'cpu_limit_features needs cpu_limit (a CPU model name)');
+    return undefined;
+  }
+  return { model, features: [...features] };
+}
+
+function cpuVirtTypeFrom(fromFile: Settings): 'qemu' | 'kvm' {
+  const v = (fromFile.cpu_virttype as string | undefined) ?? 'qemu';
+  if (v !== 'qemu' && v !== 'kvm')
+    throw new FerryError('INVALID_ARG', `Invalid cpu_virttype '${v}': expected qemu or kvm`);
+  return v;
 }

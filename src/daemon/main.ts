@@ -27,6 +27,8 @@ import {
 import { closeListeners, openListeners } from './listeners.js';
 import { createStorageHandlers } from './storage-handlers.js';
 import { createDirtyRateHandlers } from './dirty-rate-handlers.js';
+import { createCpuHandlers } from './cpu-handlers.js';
+import { HostCpus } from '../cpu/host-cpus.js';
 import { PoolManager, VolumeService } from '../storage/index.js';
 
 function parseFlags(argv: readonly string[]): ConfigFlags {
@@ -88,6 +90,23 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
   // autostart ones started; a pool that fails is logged and left inactive.
   await pools.load();
   const volumes = new VolumeService(pools);
+  let cpus: HostCpus;
+  try {
+    cpus = new HostCpus({
+      qemuBinary: config.qemuBinary,
+      kvmDevice: config.kvmDevice,
+      cacheDir: join(config.stateDir, 'cache'),
+      hostUuid,
+      limit: config.cpuLimit,
+      virttype: config.cpuVirtType,
+    });
+  } catch (err) {
+    // A bad cpu_limit is a configuration error: refuse to start rather than offer too much.
+    process.stderr.write(`error: ${messageOf(err)}\n`);
+    pools.detachAll();
+    process.exitCode = 1;
+    return;
+  }
   const domains = new DomainManager({
     configDir: join(config.stateDir, 'qemu'),
     statusDir: config.runDir,
@@ -99,6 +118,8 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
     logger: log,
     policy: config.policy,
     volumes,
+    // Only a host with cpu_limit refuses at start; otherwise QEMU says what it cannot run.
+    checkCpu: config.cpuLimit === undefined ? undefined : (def) => cpus.checkStart(def),
   });
   await domains.load();
 
@@ -129,6 +150,7 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
       keepalive: config.keepalive,
       tlsDir: config.migrationTlsDir,
       autoResume: config.postcopyAutoResume,
+      cpu: cpus.service,
     },
     incoming: new IncomingMigrations({
       domains,
@@ -139,6 +161,7 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
       tlsDir: config.migrationTlsDir,
       keepalive: config.keepalive,
       runDir: config.runDir,
+      cpu: cpus.service,
     }),
   };
   // Domains with an interrupted job are reserved now; the decisions may need the peer.
@@ -155,6 +178,7 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
     ...createHandlers(domains, { hostUuid, qemuVersion }, migration),
     ...createStorageHandlers(pools, volumes),
     ...createDirtyRateHandlers(domains),
+    ...createCpuHandlers(cpus),
   });
   domains.on('event', (ev) => server.broadcast('domain.event', ev, (conn) => conn.state.events));
 

@@ -34,6 +34,11 @@ export interface LauncherOptions {
   policy: HostPolicy;
   /** Finds the volumes `<disk type='volume'>` names (ferryd's storage pools). */
   volumes?: VolumeResolver;
+  /**
+   * Refuses (CPU_INCOMPATIBLE) a guest whose CPU this host must not offer (ferryd.conf
+   * cpu_limit); incoming guests were checked at prepare. Absent: no check.
+   */
+  checkCpu?: ((def: DomainDef) => Promise<void>) | undefined;
 }
 
 export class Launcher {
@@ -58,6 +63,7 @@ export class Launcher {
     // QEMU and the host checks see volumes as the files or network sources they are.
     const runnable = await this.resolveDisks(live);
     this.#checkHost(runnable);
+    if (!incoming) await this.#opts.checkCpu?.(runnable);
     const base = join(this.#opts.runDir, def.uuid);
     const qmpSocket = `${base}.qmp`;
     const pidFile = `${base}.pid`;

@@ -38,6 +38,7 @@ import {
 } from './incoming-postcopy.js';
 import { IncomingOffline } from './incoming-offline.js';
 import { advertisedHost, allocatePort, DEFAULT_PORT_RANGE, streamUris } from './ports.js';
+import { requireRunnableCpu, type CpuService } from '../cpu/service.js';
 import { exportIncomingDisks, prepareIncomingDisks } from './storage/destination-storage.js';
 import { stopDiskExports } from './storage/nbd-export.js';
 import { refreshNfsDisks } from './storage/nfs-refresh.js';
@@ -61,6 +62,8 @@ export interface DestinationOptions {
   tlsDir?: string;
   /** ferryd's run directory: the sockets and logs of offline disk copies. */
   runDir: string;
+  /** Checks the guest's CPU against this host before QEMU starts (absent: no check). */
+  cpu?: CpuService | undefined;
 }
 
 export class IncomingMigrations {
@@ -107,6 +110,9 @@ export class IncomingMigrations {
         new Set([...this.#jobs.values()].map((j) => j.port)),
       );
     const { def } = parseDomainXml(req.xml);
+    // Before anything starts: a CPU this host cannot run is refused (CPU_INCOMPATIBLE).
+    if (this.#opts.cpu !== undefined)
+      await requireRunnableCpu(this.#opts.cpu, def.cpu, req.sourceHostCpu);
     const existedBefore = domains.find(def.uuid) !== undefined;
     const disks = req.disks;
     let created: string[] = [];

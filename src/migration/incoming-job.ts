@@ -3,6 +3,7 @@
  * waiting for its QEMU's migration status, and its handle for domjobinfo and domjobabort.
  * @module
  */
+import type { HostCpuModel } from '../rpc/schema/cpu.js';
 import { FerryError } from '../common/errors.js';
 import type { ActiveJob, DomainManager, DomainRecord, Logger } from '../host/index.js';
 import type { QmpClient } from '../qmp/index.js';
@@ -27,6 +28,8 @@ export interface PrepareRequest {
   tls?: boolean | undefined;
   /** The guest's disks (PrepareParams.disks): probes of shared ones, copies to make ready. */
   disks?: IncomingDisks | undefined;
+  /** The source host's CPU in host-model form (PrepareParams.sourceHostCpu). */
+  sourceHostCpu?: HostCpuModel | undefined;
 }
 
 /** The source ferryd's connection a call came on: its loss matters to the job. */

@@ -12,6 +12,7 @@
  * Before the switch-over any failure leaves the guest running on the source.
  * @module
  */
+import type { CpuService } from '../cpu/service.js';
 import { crashPoint } from '../common/crash-point.js';
 import { FerryError, messageOf } from '../common/errors.js';
 import { parseConnectionUri } from '../common/uri.js';
@@ -47,6 +48,8 @@ export interface SourceOptions {
   autoResume?: boolean | undefined;
   /** Certificates for `--tls` (ferryd.conf migrate_tls_x509_cert_dir). */
   tlsDir: string;
+  /** This host's CPU, sent with prepare so the destination can check the guest's CPU. */
+  cpu?: CpuService | undefined;
 }
 
 /** Migrates `ref` to the ferryd at `destUri`; resolves with the completed job's statistics. */
@@ -224,6 +227,8 @@ async function live(
       storage = await SourceStorage.begin(await domains.resolveDisks(def), flags);
       const disks = storage;
       const destHost = parseConnectionUri(dest.uri).host;
+      // Without it the destination assumes its own CPU; a probe failure must not stop the job.
+      const sourceHostCpu = await opts.cpu?.hostModel().catch(() => undefined);
       if (!flags.live && entry.wasRunning) await domains.pauseForMigration(rec);
       const preparing = link.requirePeer().call('migration.prepare', {
         xml: formatDomainXml(def),
@@ -235,6 +240,7 @@ async function live(
         ...(flags.listenAddress === undefined ? {} : { listenAddress: flags.listenAddress }),
         ...(destHost === undefined ? {} : { destHost }),
         tls: flags.tls,
+        ...(sourceHostCpu === undefined ? {} : { sourceHostCpu }),
         ...(def.devices.disks.length === 0 ? {} : { disks: disks.prepareParams() }),
       });
       // Set up this side's QEMU while the destination starts its own (the longest step before

@@ -18,6 +18,7 @@ import {
   ResumeResult,
 } from './schema/migration.js';
 import { DIRTY_RATE_METHODS } from './schema/dirty-rate.js';
+import { CPU_METHODS } from './schema/cpu-methods.js';
 import { STORAGE_METHODS } from './schema/storage.js';
 
 const Empty = z.strictObject({});
@@ -205,6 +206,7 @@ export const METHODS = {
   },
   ...STORAGE_METHODS,
   ...DIRTY_RATE_METHODS,
+  ...CPU_METHODS,
 } as const;
 
 /** Notifications ferryd pushes to subscribed connections. */

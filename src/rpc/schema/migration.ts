@@ -4,6 +4,7 @@
  * @module
  */
 import { z } from 'zod';
+import { HostCpuModel } from './cpu.js';
 import { CopiedDisk, DiskProbe } from './migration-disks.js';
 
 const Count = z.number().int().min(0);
@@ -118,6 +119,11 @@ export const PrepareParams = z.strictObject({
   destHost: z.string().optional(),
   /** The source will send over TLS: the destination QEMU must listen with its certificate. */
   tls: z.boolean().default(false),
+  /**
+   * The source host's CPU in host-model form: the destination checks the guest's CPU against
+   * it (host-model and host-passthrough guests) before QEMU starts. Absent from older sources.
+   */
+  sourceHostCpu: HostCpuModel.optional(),
   /** The guest's disks: proofs for the shared ones, and the ones the source will copy. */
   disks: z
     .strictObject({
