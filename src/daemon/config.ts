@@ -62,6 +62,11 @@ export interface DaemonConfig {
    * `ferry migrate --postcopy-resume`.
    */
   postcopyAutoResume: boolean;
+  /**
+   * machine_types: globs of the machine types guests may use on this host ('pc-q35-*');
+   * undefined = every type the QEMU binary offers. Checked at start and by the preflight.
+   */
+  machineTypes: readonly string[] | undefined;
 }
 
 /** Every ferryd.conf key and the type of value it takes. */
@@ -95,6 +100,7 @@ const KEY_TYPES = {
   allowed_paths: 'list',
   allow_qemu_commandline: 'number',
   postcopy_auto_resume: 'number',
+  machine_types: 'list',
 } as const;
 
 export type Key = keyof typeof KEY_TYPES;
@@ -141,6 +147,10 @@ const CHECKS: Partial<Record<Key, (v: Setting) => string | undefined>> = {
         : undefined,
   allow_qemu_commandline: zeroOrOne,
   postcopy_auto_resume: zeroOrOne,
+  machine_types: (v) =>
+    Array.isArray(v) && (v.length === 0 || v.includes(''))
+      ? 'must list at least one machine type glob, like ["pc-q35-*"] (leave the setting out to allow every type)'
+      : undefined,
   allowed_paths: (v) =>
     Array.isArray(v) && v.some((p: string) => !p.startsWith('/'))
       ? 'must list absolute directories'
@@ -276,6 +286,7 @@ export function loadConfig(flags: ConfigFlags): DaemonConfig {
     migrationWatchMs,
     migrationTlsDir: str('migrate_tls_x509_cert_dir') ?? DEFAULT_MIGRATION_TLS_DIR,
     postcopyAutoResume: fromFile.postcopy_auto_resume !== 0,
+    machineTypes: fromFile.machine_types as readonly string[] | undefined,
     policy: {
       allowedPaths: (fromFile.allowed_paths as readonly string[] | undefined) ?? [
         ...DEFAULT_ALLOWED_PATHS,

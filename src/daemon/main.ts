@@ -14,7 +14,11 @@ import { messageOf } from '../common/errors.js';
 import { FERRY_VERSION } from '../common/version.js';
 import { DomainManager, loadHostUuid } from '../host/index.js';
 import { IncomingMigrations, MigrationJournal, recoverJobs } from '../migration/index.js';
-import { probeQemuVersion } from '../qemu/index.js';
+import { acceleratorFor, machineFor, probeQemuVersion } from '../qemu/index.js';
+import { qemuHostFacts } from '../qemu/probe.js';
+import { UncheckedCpuService } from '../cpu/service.js';
+import { checkMachineTypeForStart, type MachineTypePolicy } from '../preflight/index.js';
+import { createPreflightHandlers } from './preflight-handlers.js';
 import { RpcServer } from '../rpc/index.js';
 import { METHODS, type Methods } from '../rpc/methods.js';
 import { loadConfig, type ConfigFlags } from './config.js';
@@ -87,6 +91,11 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
   // autostart ones started; a pool that fails is logged and left inactive.
   await pools.load();
   const volumes = new VolumeService(pools);
+  const cacheDir = join(config.stateDir, 'cache');
+  const machineTypes: MachineTypePolicy = {
+    globs: config.machineTypes,
+    origin: config.configFile ?? 'the defaults (no config file)',
+  };
   const domains = new DomainManager({
     configDir: join(config.stateDir, 'qemu'),
     statusDir: config.runDir,
@@ -98,6 +107,11 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
     logger: log,
     policy: config.policy,
     volumes,
+    checkMachineType: async (def) => {
+      if (machineTypes.globs === undefined) return;
+      const facts = await qemuHostFacts(config.qemuBinary, acceleratorFor(def), cacheDir);
+      checkMachineTypeForStart(facts, machineFor(def), machineTypes);
+    },
   });
   await domains.load();
 
@@ -119,6 +133,18 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
     },
   });
   const journal = new MigrationJournal(join(config.runDir, 'jobs'));
+  const preflight = {
+    domains,
+    hostUuid,
+    // TODO(#6): feat/cpu's CPU service replaces this placeholder.
+    cpu: new UncheckedCpuService(),
+    qemuBinary: config.qemuBinary,
+    qemuVersion,
+    cacheDir,
+    machineTypes,
+    log,
+    keepalive: config.keepalive,
+  };
   const migration = {
     source: {
       domains,
@@ -128,6 +154,7 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
       keepalive: config.keepalive,
       tlsDir: config.migrationTlsDir,
       autoResume: config.postcopyAutoResume,
+      preflight,
     },
     incoming: new IncomingMigrations({
       domains,
@@ -153,6 +180,7 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
   server.implementAll({
     ...createHandlers(domains, { hostUuid, qemuVersion }, migration),
     ...createStorageHandlers(pools, volumes),
+    ...createPreflightHandlers(preflight),
   });
   domains.on('event', (ev) => server.broadcast('domain.event', ev, (conn) => conn.state.events));
 

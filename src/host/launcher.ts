@@ -34,6 +34,11 @@ export interface LauncherOptions {
   policy: HostPolicy;
   /** Finds the volumes `<disk type='volume'>` names (ferryd's storage pools). */
   volumes?: VolumeResolver;
+  /**
+   * Refuses a definition whose machine type this host does not support (ferryd.conf
+   * machine_types); asks the QEMU binary, so it is async and runs before anything is spawned.
+   */
+  checkMachineType?: (def: DomainDef) => Promise<void>;
 }
 
 export class Launcher {
@@ -58,6 +63,7 @@ export class Launcher {
     // QEMU and the host checks see volumes as the files or network sources they are.
     const runnable = await this.resolveDisks(live);
     this.#checkHost(runnable);
+    await this.#opts.checkMachineType?.(runnable);
     const base = join(this.#opts.runDir, def.uuid);
     const qmpSocket = `${base}.qmp`;
     const pidFile = `${base}.pid`;

@@ -4,9 +4,17 @@
  * version, as libvirt's capabilities cache does: a probe costs ~300 ms, a cache hit ~1 ms.
  * @module
  */
-import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { FerryError, messageOf } from '../common/errors.js';
 import { QemuProcess, tailLog } from './process.js';
 import type { Accelerator } from './command-line.js';
@@ -59,6 +67,20 @@ interface CacheFile {
 const PROBE_TIMEOUT_MS = 20_000;
 
 /**
+ * Where `binary` is: itself when it names a path, else the first match on $PATH (how QEMU is
+ * spawned), so that a bare 'qemu-system-x86_64' (ferryd's default) can be stat'ed for the cache.
+ */
+function onPath(binary: string): string {
+  if (binary.includes('/')) return binary;
+  for (const dir of (process.env['PATH'] ?? '').split(delimiter)) {
+    if (dir === '') continue;
+    const candidate = join(dir, binary);
+    if (existsSync(candidate)) return candidate;
+  }
+  return binary;
+}
+
+/**
  * The facts of `binary` under `accel`, from `cacheDir` when the binary's size and mtime match
  * what was probed before; otherwise probed and written back (atomically).
  */
@@ -69,7 +91,7 @@ export async function qemuHostFacts(
 ): Promise<QemuHostFacts> {
   let st;
   try {
-    st = statSync(binary);
+    st = statSync(onPath(binary));
   } catch (err) {
     throw new FerryError('SYSTEM_ERROR', `Cannot find QEMU binary '${binary}': ${messageOf(err)}`, {
       cause: err,

@@ -17,6 +17,7 @@ import {
   ResumeParams,
   ResumeResult,
 } from './schema/migration.js';
+import { PREFLIGHT_METHODS } from './schema/preflight.js';
 import { STORAGE_METHODS } from './schema/storage.js';
 
 const Empty = z.strictObject({});
@@ -203,6 +204,7 @@ export const METHODS = {
     result: z.strictObject({ subscribed: z.literal(true) }),
   },
   ...STORAGE_METHODS,
+  ...PREFLIGHT_METHODS,
 } as const;
 
 /** Notifications ferryd pushes to subscribed connections. */

@@ -11,6 +11,7 @@ import { messageOf } from '../../common/errors.js';
 import type { MigrateFlags } from '../../rpc/schema/migration.js';
 import { domainArg, parseWholeNumber, type CommandContext } from '../context.js';
 import { domainLookupError } from '../errors.js';
+import { runDryRun } from './migrate-dry-run.js';
 import {
   barView,
   plainView,
@@ -61,6 +62,10 @@ interface MigrateOpts {
   migrateDisks?: string;
   disksPort?: string;
   unsafe?: boolean;
+  dryRun?: boolean;
+  /** false with --no-measure. */
+  measure?: boolean;
+  json?: boolean;
 }
 
 /** The options of `virsh migrate` that Ferry implements, with virsh's help texts. */
@@ -116,7 +121,13 @@ function declareMigrate(cmd: Command): Command {
     .option('--migrate-disks <string>', 'comma separated list of disks to be migrated')
     .option('--disks-port <number>', 'port to use by target server for incoming disks migration')
     .option('--unsafe', 'force migration even if it may be unsafe')
-    .option('--tunnelled', 'tunnelled migration (not supported: use --tls to encrypt the stream)');
+    .option('--tunnelled', 'tunnelled migration (not supported: use --tls to encrypt the stream)')
+    .option(
+      '--dry-run',
+      'run every preflight check of this migration and print the report; change nothing',
+    )
+    .option('--no-measure', 'with --dry-run: skip the bandwidth and dirty-rate measurements')
+    .option('--json', 'with --dry-run: print the report as JSON');
 }
 
 /** A `<number>` option: whole, ≥ 1 and within virsh's `int` (or, for sizes, a safe integer). */
@@ -353,7 +364,14 @@ export async function runMigration(
 export function registerMigrate(program: Command, ctx: CommandContext, io = processIo()): void {
   declareMigrate(program.command('migrate')).action(
     async (domain: string | undefined, desturi: string | undefined, opts: MigrateOpts) => {
-      await runMigration(ctx, toRequest([domain, desturi], opts), io);
+      const req = toRequest([domain, desturi], opts);
+      if (opts.dryRun === true)
+        await runDryRun(ctx, req, { measure: opts.measure !== false, json: opts.json === true });
+      else if (opts.json === true || opts.measure === false)
+        throw new Error(
+          `Option ${opts.json === true ? '--json' : '--no-measure'} requires --dry-run`,
+        );
+      else await runMigration(ctx, req, io);
     },
   );
 }
