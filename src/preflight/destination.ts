@@ -53,23 +53,6 @@ async function machineOutcome(
   }
 }
 
-/** A domain of that name or UUID that the incoming one would clash with. */
-function conflictOf(svc: PreflightServices, def: DomainDef): string | undefined {
-  for (const ref of [def.name, def.uuid]) {
-    let rec;
-    try {
-      rec = svc.domains.get(ref);
-    } catch {
-      continue;
-    }
-    if (rec.def.uuid !== def.uuid)
-      return `a different domain '${rec.def.name}' (UUID ${rec.def.uuid}) is defined on the destination`;
-    if (rec.proc !== undefined || rec.state !== 'shut off')
-      return `domain '${rec.def.name}' is already ${rec.state} on the destination`;
-  }
-  return undefined;
-}
-
 async function storageOutcome(
   svc: PreflightServices,
   def: DomainDef,
@@ -97,7 +80,7 @@ export async function destinationPreflight(
     machineOutcome(svc, def, params.machine, params.offline),
     storageOutcome(svc, def, params),
   ]);
-  const conflict = conflictOf(svc, def);
+  const conflict = svc.domains.incomingConflict(def, params.offline);
   return {
     ferryVersion: FERRY_VERSION,
     qemuVersion: svc.qemuVersion,

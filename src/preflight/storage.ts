@@ -5,8 +5,7 @@
  * changes: the source removes its markers whatever the answer, and no target is created.
  * @module
  */
-import { existsSync, statfsSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync } from 'node:fs';
 import { messageOf } from '../common/errors.js';
 import type { DomainDef } from '../domain/def.js';
 import type { DestinationPreflightParams, PreflightVerdict } from '../rpc/schema/preflight.js';
@@ -16,6 +15,7 @@ import { checkRequests, targetsOf } from '../migration/storage/destination-stora
 import { planDisks } from '../migration/storage/plan.js';
 import { checkNotShared, checkSharedDisks, probeSharedDisks } from '../migration/storage/probe.js';
 import { describeCopies, SourceStorage } from '../migration/storage/source-storage.js';
+import { checkTargets } from '../migration/storage/targets.js';
 import { formatBytes } from './format-bytes.js';
 
 type Outcome = { verdict: PreflightVerdict; reason: string };
@@ -73,14 +73,6 @@ export async function proveSourceDisks(
   };
 }
 
-/** The filesystem holding `path` (its nearest existing parent): device id and free bytes. */
-function filesystemOf(path: string): { dev: number; free: number; dir: string } {
-  let dir = dirname(path);
-  while (!existsSync(dir) && dir !== dirname(dir)) dir = dirname(dir);
-  const st = statfsSync(dir);
-  return { dev: statSync(dir).dev, free: st.bavail * st.bsize, dir };
-}
-
 /**
  * The destination's half, for `def` with its volume disks resolved here: the proofs read
  * back, and room for what would be copied. Offline without copies, disks missing here warn
@@ -112,21 +104,8 @@ export async function checkStorageHere(
     );
     checkRequests(def, { ...request, probes: samePath });
     await checkNotShared(samePath);
-    // Room: each copy writes at most its allocated bytes, grouped by the filesystem they land on.
-    const byFs = new Map<number, { need: number; free: number; dir: string }>();
-    for (const t of targets) {
-      const fs = filesystemOf(t.path);
-      const entry = byFs.get(fs.dev) ?? { need: 0, free: fs.free, dir: fs.dir };
-      // An existing target is overwritten in place (prepareTargets accepts it).
-      entry.need += existsSync(t.path) ? 0 : t.allocated;
-      byFs.set(fs.dev, entry);
-    }
-    for (const fs of byFs.values())
-      if (fs.need > fs.free)
-        return {
-          verdict: 'fail',
-          reason: `the copies need ${formatBytes(fs.need)} in ${fs.dir} on the destination, which has ${formatBytes(fs.free)} free`,
-        };
+    // Room, pre-created images, backing files: the very checks prepare makes, creating nothing.
+    await checkTargets(targets);
     const shared = request.probes.length;
     const copied = targets.length;
     return {
