@@ -20,6 +20,7 @@ import {
 import type { JobStats } from '../rpc/schema/migration.js';
 import type { CallContext, ConnectionInfo, Handlers, LocalEndpoint } from '../rpc/index.js';
 import type { Methods } from '../rpc/methods.js';
+import type { LinkMethodName } from '../rpc/schema/link.js';
 import type { StorageMethodName } from '../rpc/schema/storage.js';
 
 /** Per-connection state ferryd keeps. */
@@ -112,7 +113,7 @@ export function createHandlers(
   domains: DomainManager,
   host: HostIdentity,
   migration: MigrationServices,
-): Omit<Handlers<Methods, ConnectionState>, StorageMethodName> {
+): Omit<Handlers<Methods, ConnectionState>, StorageMethodName | LinkMethodName> {
   return {
     'auth.list': (_p, ctx) => ({ mechanisms: ctx.connection.state.login.mechanisms() }),
     'auth.start': async (p, ctx) => ({

@@ -25,6 +25,7 @@ import {
   type LoginPolicy,
 } from './handlers.js';
 import { closeListeners, openListeners } from './listeners.js';
+import { createLinkHandlers } from './link-handlers.js';
 import { createStorageHandlers } from './storage-handlers.js';
 import { PoolManager, VolumeService } from '../storage/index.js';
 
@@ -153,6 +154,7 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
   server.implementAll({
     ...createHandlers(domains, { hostUuid, qemuVersion }, migration),
     ...createStorageHandlers(pools, volumes),
+    ...createLinkHandlers(),
   });
   domains.on('event', (ev) => server.broadcast('domain.event', ev, (conn) => conn.state.events));
 

@@ -17,6 +17,7 @@ import {
   ResumeParams,
   ResumeResult,
 } from './schema/migration.js';
+import { LINK_METHODS } from './schema/link.js';
 import { STORAGE_METHODS } from './schema/storage.js';
 
 const Empty = z.strictObject({});
@@ -203,6 +204,7 @@ export const METHODS = {
     result: z.strictObject({ subscribed: z.literal(true) }),
   },
   ...STORAGE_METHODS,
+  ...LINK_METHODS,
 } as const;
 
 /** Notifications ferryd pushes to subscribed connections. */
