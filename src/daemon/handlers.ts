@@ -20,6 +20,7 @@ import {
 import type { JobStats } from '../rpc/schema/migration.js';
 import type { CallContext, ConnectionInfo, Handlers, LocalEndpoint } from '../rpc/index.js';
 import type { Methods } from '../rpc/methods.js';
+import type { LinkMethodName } from '../rpc/schema/link.js';
 import type { PreflightMethodName } from '../rpc/schema/preflight.js';
 import type { StorageMethodName } from '../rpc/schema/storage.js';
 
@@ -113,7 +114,10 @@ export function createHandlers(
   domains: DomainManager,
   host: HostIdentity,
   migration: MigrationServices,
-): Omit<Handlers<Methods, ConnectionState>, StorageMethodName | PreflightMethodName> {
+): Omit<
+  Handlers<Methods, ConnectionState>,
+  StorageMethodName | PreflightMethodName | LinkMethodName
+> {
   return {
     'auth.list': (_p, ctx) => ({ mechanisms: ctx.connection.state.login.mechanisms() }),
     'auth.start': async (p, ctx) => ({

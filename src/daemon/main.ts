@@ -29,6 +29,7 @@ import {
   type LoginPolicy,
 } from './handlers.js';
 import { closeListeners, openListeners } from './listeners.js';
+import { createLinkHandlers } from './link-handlers.js';
 import { createStorageHandlers } from './storage-handlers.js';
 import { PoolManager, VolumeService } from '../storage/index.js';
 
@@ -181,6 +182,7 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
     ...createHandlers(domains, { hostUuid, qemuVersion }, migration),
     ...createStorageHandlers(pools, volumes),
     ...createPreflightHandlers(preflight),
+    ...createLinkHandlers(),
   });
   domains.on('event', (ev) => server.broadcast('domain.event', ev, (conn) => conn.state.events));
 

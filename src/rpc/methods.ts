@@ -17,6 +17,7 @@ import {
   ResumeParams,
   ResumeResult,
 } from './schema/migration.js';
+import { LINK_METHODS } from './schema/link.js';
 import { PREFLIGHT_METHODS } from './schema/preflight.js';
 import { STORAGE_METHODS } from './schema/storage.js';
 
@@ -205,6 +206,7 @@ export const METHODS = {
   },
   ...STORAGE_METHODS,
   ...PREFLIGHT_METHODS,
+  ...LINK_METHODS,
 } as const;
 
 /** Notifications ferryd pushes to subscribed connections. */
