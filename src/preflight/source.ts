@@ -133,7 +133,7 @@ export async function runPreflight(
   }
   try {
     await checkWithDestination(svc, req, rec, def, conn, lines);
-    await measureChecks(svc, req, rec, def, conn, lines);
+    await measureChecks(req, rec, def, conn, lines);
   } finally {
     if (peer === undefined) conn.close();
   }

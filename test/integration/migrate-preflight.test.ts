@@ -98,10 +98,20 @@ void test('dry-run on a healthy pair passes, measures, and changes nothing', asy
   for (const [verdict, check, reason] of lines)
     assert.ok(['pass', 'warn', 'skip'].includes(verdict), `${check}: ${verdict} ${reason}`);
   assert.equal(line(r.stdout, 'state')[0], 'pass');
-  assert.match(line(r.stdout, 'machine')[1], /^pc-i440fx-\d+\.\d+ is offered by QEMU [\d.]+ on the destination$/);
+  assert.match(
+    line(r.stdout, 'machine')[1],
+    /^pc-i440fx-\d+\.\d+ is offered by QEMU [\d.]+ on the destination$/,
+  );
   assert.match(line(r.stdout, 'versions')[1], /same release/);
   assert.equal(line(r.stdout, 'memory')[0], 'pass');
   assert.equal(line(r.stdout, 'dirty-rate')[0], 'pass');
+  assert.match(line(r.stdout, 'ports')[1], /incoming port 4915\d .*reachable from the source/);
+  assert.match(line(r.stdout, 'bandwidth')[1], /^[\d.]+ [KMG]iB\/s measured over/);
+  assert.equal(line(r.stdout, 'prediction')[0], 'pass');
+  assert.match(
+    line(r.stdout, 'prediction')[1],
+    /pre-copy converges .*; expected [\d.]+ s, downtime \d+ ms/,
+  );
   assert.match(r.stdout, /^Verdict: (pass|warn)/m);
 
   // --json parses and says the same; --no-measure skips the measurements.
@@ -119,7 +129,9 @@ void test('dry-run on a healthy pair passes, measures, and changes nothing', asy
   const report = JSON.parse(json.stdout) as PreflightReport;
   assert.equal(report.domain, 'vm1');
   assert.notEqual(report.verdict, 'fail');
-  assert.equal(report.checks.find((c) => c.check === 'dirty-rate')?.verdict, 'skip');
+  for (const skipped of ['bandwidth', 'dirty-rate', 'prediction'])
+    assert.equal(report.checks.find((c) => c.check === skipped)?.verdict, 'skip', skipped);
+  assert.equal(report.checks.find((c) => c.check === 'ports')?.verdict, 'pass');
 
   // Nothing changed: the guest runs on h1 only, h2 has nothing, no marker is left behind.
   await destinationUntouched(h2);
