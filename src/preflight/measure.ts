@@ -74,14 +74,17 @@ async function linkLines(
       ports: { verdict: 'pass', reason: `${answers}; offline: no stream on the incoming ports` },
       bandwidth: { verdict: 'skip', reason: 'offline: no memory moves' },
     };
-  // The address the stream would go to, as the migration's prepare names it.
-  const destHost = parseConnectionUri(req.destUri).host ?? '127.0.0.1';
+  // The address the stream would go to, as the migration's prepare names it; over a unix
+  // socket (no host in the URI) the destination listens on loopback, as prepare does.
+  const uriHost = parseConnectionUri(req.destUri).host;
+  const destHost = uriHost ?? '127.0.0.1';
+  const listenAddress = flags.listenAddress ?? (uriHost === undefined ? '127.0.0.1' : undefined);
   const seconds = req.measure.bandwidth ? BANDWIDTH_SECONDS : PORT_PROBE_SECONDS;
   let link: LinkMeasurement;
   try {
     link = await measureLink(peer, destHost, {
       seconds,
-      ...(flags.listenAddress === undefined ? {} : { listenAddress: flags.listenAddress }),
+      ...(listenAddress === undefined ? {} : { listenAddress }),
     });
   } catch (err) {
     return {

@@ -4,6 +4,7 @@
  * version, as libvirt's capabilities cache does: a probe costs ~300 ms, a cache hit ~1 ms.
  * @module
  */
+import { randomBytes } from 'node:crypto';
 import {
   existsSync,
   mkdirSync,
@@ -107,7 +108,8 @@ export async function qemuHostFacts(
   }
   const facts = await probeQemu(binary, accel);
   mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
-  const tmp = `${file}.tmp-${process.pid}`;
+  // Unique per call: two probes of one ferryd (two preflights at once) must not share it.
+  const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   writeFileSync(tmp, JSON.stringify({ key, facts } satisfies CacheFile), { mode: 0o600 });
   renameSync(tmp, file);
   return facts;

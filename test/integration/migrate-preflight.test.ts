@@ -133,6 +133,11 @@ void test('dry-run on a healthy pair passes, measures, and changes nothing', asy
     assert.equal(report.checks.find((c) => c.check === skipped)?.verdict, 'skip', skipped);
   assert.equal(report.checks.find((c) => c.check === 'ports')?.verdict, 'pass');
 
+  // The dry-run's own options need --dry-run.
+  const stray = await h1.ferry('migrate', '--live', '--json', 'vm1', h2.tcpUri);
+  assert.equal(stray.code, 1);
+  assert.equal(stray.stderr, 'error: Option --json requires --dry-run\n');
+
   // Nothing changed: the guest runs on h1 only, h2 has nothing, no marker is left behind.
   await destinationUntouched(h2);
   assert.deepEqual(await listOf(h1), [['vm1', 'running']]);

@@ -19,6 +19,10 @@ export async function runDryRun(
   req: MigrateRequest,
   opts: DryRunOptions,
 ): Promise<void> {
+  if (req.flags.postcopyResume)
+    throw new Error(
+      'Option --dry-run cannot be used with --postcopy-resume: a paused migration has nothing left to check',
+    );
   const conn = await ctx.connect();
   let report;
   try {
