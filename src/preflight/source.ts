@@ -128,16 +128,24 @@ export async function runPreflight(
       lines.set('ports', { verdict: 'fail', reason: messageOf(err) });
       for (const c of ['cpu', 'machine', 'versions', 'numa', 'storage', 'memory'] as const)
         lines.set(c, { verdict: 'skip', reason: 'the destination cannot be reached' });
-      return report(req, def.name, lines, started);
+      return report(req, rec.def.name, lines, started);
     }
   }
   try {
     await checkWithDestination(svc, req, rec, def, conn, lines);
+  } catch (err) {
+    // The destination could not answer (it went away, or a ferryd without the preflight):
+    // what it should have checked fails, so a migration does not go ahead unchecked.
+    const why = `the destination could not run its checks: ${messageOf(err)}`;
+    for (const c of ['cpu', 'machine', 'versions', 'numa', 'storage', 'memory'] as const)
+      if (!lines.has(c)) lines.set(c, { verdict: 'fail', reason: why });
+  }
+  try {
     await measureChecks(req, rec, def, conn, lines);
   } finally {
     if (peer === undefined) conn.close();
   }
-  return report(req, def.name, lines, started);
+  return report(req, rec.def.name, lines, started);
 }
 
 async function sourceMachine(
