@@ -29,7 +29,8 @@ describe('predictMigration', () => {
     const transfer = (p.totalMs ?? 0) - FIXED_START_MS - FIXED_FINISH_MS;
     // 256 MiB at 100 MiB/s is 2.56 s; the zero pages add a little.
     assert.ok(transfer > 2560 && transfer < 2900, `transfer ${transfer} ms`);
-    assert.ok((p.downtimeMs ?? 0) < 100, `downtime ${p.downtimeMs}`);
+    // The link is the limit: QEMU stops the guest with part of the threshold left to send.
+    assert.ok((p.downtimeMs ?? 0) > 150 && (p.downtimeMs ?? 0) <= 330, `downtime ${p.downtimeMs}`);
     assert.match(p.reason, /converges in 1 pass$/);
   });
 

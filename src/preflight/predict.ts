@@ -61,26 +61,29 @@ const MiB = 1024 * 1024;
 const PAGE = 4096;
 
 /**
- * Ferry's fixed costs of one `ferry migrate --live` between two testbed hosts, outside the
- * memory transfer: CLI start and connect, the destination's prepare (QEMU start under TCG,
- * capabilities, migrate-incoming), and finish (destination resumes, the source stops).
- * Measured by bench/predict.bench.ts on an idle 128 MiB guest, unshaped: wall time minus
- * the job's own time (median of 5: 1.1 s connect+prepare, 0.4 s finish).
+ * Ferry's fixed costs of one `ferry migrate --live` between two testbed hosts, outside QEMU's
+ * own migration time (query-migrate total-time). Measured by bench/predict.bench.ts (24
+ * migrations, 256 MiB guest, 2026-11-27): START from the CLI's start to the source ferryd's
+ * `migrate` (connect, the destination's prepare: its QEMU started under TCG, capabilities,
+ * migrate-incoming), median 350 ms (220–590 over the cells); FINISH from QEMU's completion to
+ * the CLI's exit (the source noticing, migration.finish: the destination resumes the guest,
+ * the source QEMU stopped), median 1150 ms (1040–1260).
  */
-export const FIXED_START_MS = 1100;
-export const FIXED_FINISH_MS = 400;
+export const FIXED_START_MS = 350;
+export const FIXED_FINISH_MS = 1150;
 /**
- * The most one QEMU 7.2 migration thread sends under TCG on this machine when the link is
- * not the limit (loopback/veth, --bandwidth unlimited): measured by the bench's unshaped
- * runs as data processed / job time on a guest with 256 MiB written (≈ 600 MiB/s).
+ * The most one QEMU 7.2 migration thread sends under TCG on this (2-core) machine when the
+ * link is not the limit: normal data / job time of the bench's unshaped runs, 134–214 MiB/s
+ * (median 166), while the link measured 300–600 MiB/s there. The guest's vCPU thread and the
+ * destination's QEMU share the two cores with it.
  */
-export const QEMU_STREAM_MAX_BYTES_PER_SECOND = 600 * MiB;
+export const QEMU_STREAM_MAX_BYTES_PER_SECOND = 170 * MiB;
 /**
  * Scanning a zero page (never touched by the guest) costs CPU, not link: QEMU checks the
- * page (buffer_is_zero) and sends an 8-byte header plus one byte. Measured: an idle 1 GiB
- * guest's bulk pass, unshaped, minus its resident pages at the stream rate (≈ 4 GiB/s).
+ * page (buffer_is_zero) and sends an 8-byte header plus one byte. Measured: a paused 2 GiB
+ * guest (all zero pages) migrated to `exec:cat > /dev/null` in 100–144 ms (3 runs).
  */
-export const ZERO_PAGE_SCAN_BYTES_PER_SECOND = 4096 * MiB;
+export const ZERO_PAGE_SCAN_BYTES_PER_SECOND = 16 * 1024 * MiB;
 const ZERO_PAGE_WIRE_BYTES = 9;
 /** Each normal page is sent with an 8-byte header. */
 const NORMAL_PAGE_WIRE_BYTES = PAGE + 8;
@@ -89,6 +92,14 @@ const NORMAL_PAGE_WIRE_BYTES = PAGE + 8;
  * the return-path handshake (QEMU's `downtime` of an idle guest on loopback, ≈ 30 ms).
  */
 export const SWITCHOVER_FIXED_MS = 30;
+/**
+ * What is left when QEMU stops the guest, beyond the pages dirtied: on a link that limits the
+ * stream, the end of the pass QEMU had not reached yet, a share of the threshold (bench:
+ * downtime of an idle guest 225–277 ms at 64 and 200 mbit with max downtime 300 ms: ≈ 0.65 of
+ * it, after SWITCHOVER_FIXED_MS). Where QEMU's CPU is the limit (unshaped) the downtime is
+ * that of the dirtied pages alone (10–59 ms measured).
+ */
+const SWITCHOVER_TAIL = 0.65;
 /** QEMU's downtime after a post-copy switch: device state only, then pages on demand. */
 export const POSTCOPY_DOWNTIME_MS = 50;
 /** Beyond this many passes pre-copy is counted as not converging (QEMU would go on forever). */
@@ -123,20 +134,21 @@ interface Stream {
   zeroBytes: number;
   dirtyRate: number;
   workingSet: number;
+  /** The link, not QEMU's CPU, limits the stream. */
+  linkLimited: boolean;
 }
 
 function streamOf(input: PredictionInput): Stream {
   const residentBytes = Math.min(Math.max(0, input.residentBytes), input.memoryBytes);
   const connections = input.parallelConnections ?? 1;
+  const cpuLimit = QEMU_STREAM_MAX_BYTES_PER_SECOND * Math.max(1, connections);
   return {
-    rate: Math.min(
-      input.bandwidthBytesPerSecond,
-      QEMU_STREAM_MAX_BYTES_PER_SECOND * Math.max(1, connections),
-    ),
+    rate: Math.min(input.bandwidthBytesPerSecond, cpuLimit),
     residentBytes,
     zeroBytes: input.memoryBytes - residentBytes,
     dirtyRate: Math.max(0, input.dirtyBytesPerSecond ?? 0),
     workingSet: Math.min(input.dirtyWorkingSetBytes ?? residentBytes, input.memoryBytes),
+    linkLimited: input.bandwidthBytesPerSecond < cpuLimit,
   };
 }
 
@@ -155,10 +167,14 @@ function simulatePrecopy(s: Stream, downtimeMs: number, autoConverge: boolean): 
   for (let passes = 1; passes <= MAX_PASSES; passes++) {
     const dirtied = Math.min((s.dirtyRate * (1 - throttle) * passMs) / 1000, s.workingSet);
     if (dirtied <= threshold) {
+      // QEMU stops the guest as soon as what is left fits the threshold: the pages dirtied,
+      // and the end of the pass it had not reached yet (SWITCHOVER_TAIL).
+      const tail = s.linkLimited ? SWITCHOVER_TAIL * threshold : 0;
+      const left = Math.min(threshold, dirtied + tail);
       return {
         converged: true,
         transferMs,
-        downtimeMs: (1000 * wire(dirtied)) / s.rate + SWITCHOVER_FIXED_MS,
+        downtimeMs: (1000 * wire(left)) / s.rate + SWITCHOVER_FIXED_MS,
         passes,
         firstPassMs: bulkMs,
         afterFirstPassBytes,

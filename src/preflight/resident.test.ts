@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { guestRamResident, parseSmaps, residentGuestBytes } from './resident.js';
+import { guestRamMapping, parseSmaps, residentGuestBytes } from './resident.js';
 
 const MiB = 1024 * 1024;
 // Trimmed from /proc/PID/smaps of `qemu-system-x86_64 -machine pc,accel=tcg -m 192` (7.2).
@@ -42,8 +42,8 @@ describe('resident guest memory', () => {
   });
 
   it('picks the anonymous mapping the size of guest RAM (not the TCG code buffer)', () => {
-    assert.equal(guestRamResident(SAMPLE, 192 * MiB), 70 * MiB);
-    assert.equal(guestRamResident(SAMPLE, 256 * MiB), undefined);
+    assert.equal(guestRamMapping(SAMPLE, 192 * MiB)?.rssBytes, 70 * MiB);
+    assert.equal(guestRamMapping(SAMPLE, 256 * MiB), undefined);
   });
 
   it('a QEMU that is gone is a SYSTEM_ERROR naming its pid', () => {
