@@ -160,3 +160,16 @@ void test('allowed_paths takes a list of absolute directories; allow_qemu_comman
     assert.match(err.message, pattern);
   }
 });
+
+void test('machine_types lists globs (default: every type); an empty list is refused', (t) => {
+  assert.equal(load(t, '').config.machineTypes, undefined);
+  assert.deepEqual(load(t, 'machine_types = ["pc-q35-*", "pc-i440fx-7.*"]\n').config.machineTypes, [
+    'pc-q35-*',
+    'pc-i440fx-7.*',
+  ]);
+  const { err, file } = refusal(t, 'machine_types = []\n');
+  assert.match(
+    err.message,
+    new RegExp(`^Setting 'machine_types' at ${file}:1 must list at least one`),
+  );
+});

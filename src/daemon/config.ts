@@ -69,6 +69,11 @@ export interface DaemonConfig {
   cpuLimit: { model: string; features: string[] } | undefined;
   /** cpu_virttype: 'qemu' (TCG, default) or 'kvm', the accelerator CPU answers are for. */
   cpuVirtType: 'qemu' | 'kvm';
+  /**
+   * machine_types: globs of the machine types guests may use on this host ('pc-q35-*');
+   * undefined = every type the QEMU binary offers. Checked at start and by the preflight.
+   */
+  machineTypes: readonly string[] | undefined;
 }
 
 /** Every ferryd.conf key and the type of value it takes. */
@@ -105,6 +110,7 @@ const KEY_TYPES = {
   cpu_limit: 'string',
   cpu_limit_features: 'list',
   cpu_virttype: 'string',
+  machine_types: 'list',
 } as const;
 
 export type Key = keyof typeof KEY_TYPES;
@@ -151,6 +157,10 @@ const CHECKS: Partial<Record<Key, (v: Setting) => string | undefined>> = {
         : undefined,
   allow_qemu_commandline: zeroOrOne,
   postcopy_auto_resume: zeroOrOne,
+  machine_types: (v) =>
+    Array.isArray(v) && (v.length === 0 || v.includes(''))
+      ? 'must list at least one machine type glob, like ["pc-q35-*"] (leave the setting out to allow every type)'
+      : undefined,
   allowed_paths: (v) =>
     Array.isArray(v) && v.some((p: string) => !p.startsWith('/'))
       ? 'must list absolute directories'
@@ -288,6 +298,7 @@ export function loadConfig(flags: ConfigFlags): DaemonConfig {
     postcopyAutoResume: fromFile.postcopy_auto_resume !== 0,
     cpuLimit: cpuLimitFrom(fromFile),
     cpuVirtType: cpuVirtTypeFrom(fromFile),
+    machineTypes: fromFile.machine_types as readonly string[] | undefined,
     policy: {
       allowedPaths: (fromFile.allowed_paths as readonly string[] | undefined) ?? [
         ...DEFAULT_ALLOWED_PATHS,

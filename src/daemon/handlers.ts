@@ -21,6 +21,8 @@ import type { JobStats } from '../rpc/schema/migration.js';
 import type { CallContext, ConnectionInfo, Handlers, LocalEndpoint } from '../rpc/index.js';
 import type { Methods } from '../rpc/methods.js';
 import type { CpuMethodName } from '../rpc/schema/cpu-methods.js';
+import type { LinkMethodName } from '../rpc/schema/link.js';
+import type { PreflightMethodName } from '../rpc/schema/preflight.js';
 import type { StorageMethodName } from '../rpc/schema/storage.js';
 import type { DirtyRateMethodName } from '../rpc/schema/dirty-rate.js';
 
@@ -116,7 +118,7 @@ export function createHandlers(
   migration: MigrationServices,
 ): Omit<
   Handlers<Methods, ConnectionState>,
-  StorageMethodName | DirtyRateMethodName | CpuMethodName
+  StorageMethodName | DirtyRateMethodName | CpuMethodName | PreflightMethodName | LinkMethodName
 > {
   return {
     'auth.list': (_p, ctx) => ({ mechanisms: ctx.connection.state.login.mechanisms() }),

@@ -14,7 +14,10 @@ import { messageOf } from '../common/errors.js';
 import { FERRY_VERSION } from '../common/version.js';
 import { DomainManager, loadHostUuid } from '../host/index.js';
 import { IncomingMigrations, MigrationJournal, recoverJobs } from '../migration/index.js';
-import { probeQemuVersion } from '../qemu/index.js';
+import { acceleratorFor, machineFor, probeQemuVersion } from '../qemu/index.js';
+import { qemuHostFacts } from '../qemu/probe.js';
+import { checkMachineTypeForStart, type MachineTypePolicy } from '../preflight/index.js';
+import { createPreflightHandlers } from './preflight-handlers.js';
 import { RpcServer } from '../rpc/index.js';
 import { METHODS, type Methods } from '../rpc/methods.js';
 import { loadConfig, type ConfigFlags } from './config.js';
@@ -25,6 +28,7 @@ import {
   type LoginPolicy,
 } from './handlers.js';
 import { closeListeners, openListeners } from './listeners.js';
+import { createLinkHandlers } from './link-handlers.js';
 import { createStorageHandlers } from './storage-handlers.js';
 import { createDirtyRateHandlers } from './dirty-rate-handlers.js';
 import { createCpuHandlers } from './cpu-handlers.js';
@@ -107,6 +111,11 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
     process.exitCode = 1;
     return;
   }
+  const cacheDir = join(config.stateDir, 'cache');
+  const machineTypes: MachineTypePolicy = {
+    globs: config.machineTypes,
+    origin: config.configFile ?? 'the defaults (no config file)',
+  };
   const domains = new DomainManager({
     configDir: join(config.stateDir, 'qemu'),
     statusDir: config.runDir,
@@ -120,6 +129,11 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
     volumes,
     // Only a host with cpu_limit refuses at start; otherwise QEMU says what it cannot run.
     checkCpu: config.cpuLimit === undefined ? undefined : (def) => cpus.checkStart(def),
+    checkMachineType: async (def) => {
+      if (machineTypes.globs === undefined) return;
+      const facts = await qemuHostFacts(config.qemuBinary, acceleratorFor(def), cacheDir);
+      checkMachineTypeForStart(facts, machineFor(def), machineTypes);
+    },
   });
   await domains.load();
 
@@ -141,6 +155,17 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
     },
   });
   const journal = new MigrationJournal(join(config.runDir, 'jobs'));
+  const preflight = {
+    domains,
+    hostUuid,
+    cpu: cpus.service,
+    qemuBinary: config.qemuBinary,
+    qemuVersion,
+    cacheDir,
+    machineTypes,
+    log,
+    keepalive: config.keepalive,
+  };
   const migration = {
     source: {
       domains,
@@ -151,6 +176,7 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
       tlsDir: config.migrationTlsDir,
       autoResume: config.postcopyAutoResume,
       cpu: cpus.service,
+      preflight,
     },
     incoming: new IncomingMigrations({
       domains,
@@ -179,6 +205,8 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
     ...createStorageHandlers(pools, volumes),
     ...createDirtyRateHandlers(domains),
     ...createCpuHandlers(cpus),
+    ...createPreflightHandlers(preflight),
+    ...createLinkHandlers(),
   });
   domains.on('event', (ev) => server.broadcast('domain.event', ev, (conn) => conn.state.events));
 

@@ -158,9 +158,15 @@ export interface PanicDef {
   unmodelled?: ExtraByPath;
 }
 
-/** A passed-through host device: accepted and kept, but it pins the guest to its host. */
+/**
+ * A passed-through host device: accepted and kept (so such a guest can be defined, and a
+ * migration of it refused by the preflight naming the device), but it pins the guest to its
+ * host and cannot start here.
+ */
 export interface HostdevDef {
   raw: RawXml;
+  /** 'interface' for `<interface type='hostdev'>` (an SR-IOV VF); absent for `<hostdev>`. */
+  element?: 'interface';
 }
 
 export interface DevicesDef {

@@ -5,7 +5,7 @@
  * @module
  */
 import { randomUUID } from 'node:crypto';
-import { FerryError } from '../common/errors.js';
+import { FerryError, messageOf } from '../common/errors.js';
 import type { DomainDef } from '../domain/def.js';
 import { formatDomainXml, parseDomainXml } from '../domain/xml/index.js';
 import type { JobStats } from '../rpc/schema/migration.js';
@@ -215,6 +215,21 @@ export class DomainManager extends DomainRegistry {
   /** Throws ACCESS_DENIED when this host's policy forbids what `def` asks (paths, passthrough). */
   checkPolicy(def: DomainDef): void {
     this.launcher.checkPolicy(def);
+  }
+
+  /**
+   * Why `def` could not come in by migration (the checks of {@link startIncoming}, for a live
+   * one), or undefined; changes nothing (the migration preflight asks this).
+   */
+  incomingConflict(def: DomainDef, offline: boolean): string | undefined {
+    try {
+      const existing = this.conflictCheck(def);
+      if (!offline && existing !== undefined && isActive(existing))
+        return `Requested operation is not valid: domain '${def.name}' is already active`;
+    } catch (err) {
+      return messageOf(err);
+    }
+    return undefined;
   }
 
   /** Starts QEMU waiting for an incoming migration of `def`; the domain shows paused (migrating). */

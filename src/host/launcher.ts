@@ -39,6 +39,11 @@ export interface LauncherOptions {
    * cpu_limit); incoming guests were checked at prepare. Absent: no check.
    */
   checkCpu?: ((def: DomainDef) => Promise<void>) | undefined;
+  /**
+   * Refuses a definition whose machine type this host does not support (ferryd.conf
+   * machine_types); asks the QEMU binary, so it is async and runs before anything is spawned.
+   */
+  checkMachineType?: (def: DomainDef) => Promise<void>;
 }
 
 export class Launcher {
@@ -64,6 +69,7 @@ export class Launcher {
     const runnable = await this.resolveDisks(live);
     this.#checkHost(runnable);
     if (!incoming) await this.#opts.checkCpu?.(runnable);
+    await this.#opts.checkMachineType?.(runnable);
     const base = join(this.#opts.runDir, def.uuid);
     const qmpSocket = `${base}.qmp`;
     const pidFile = `${base}.pid`;

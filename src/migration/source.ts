@@ -33,6 +33,12 @@ import { offline } from './source-offline.js';
 import { SourceStorage } from './storage/source-storage.js';
 import { failedStats, watch, type JobControl } from './source-watch.js';
 import { checkMigrationTlsFiles, disableMigrationTls, enableMigrationTls } from './tls.js';
+import {
+  firstFailure,
+  runPreflight,
+  warningsOf,
+  type PreflightServices,
+} from '../preflight/index.js';
 
 export interface SourceOptions {
   domains: DomainManager;
@@ -50,6 +56,8 @@ export interface SourceOptions {
   tlsDir: string;
   /** This host's CPU, sent with prepare so the destination can check the guest's CPU. */
   cpu?: CpuService | undefined;
+  /** The preflight every migration runs first (absent: none, e.g. in unit tests). */
+  preflight?: PreflightServices | undefined;
 }
 
 /** Migrates `ref` to the ferryd at `destUri`; resolves with the completed job's statistics. */
@@ -77,14 +85,43 @@ export async function migrateOut(
         `internal error: Attempt to migrate guest to the same host ${info.hostUuid}`,
       );
     }
+    const warnings = await preflight(opts, ref, destUri, flags, peer);
     const base = flags.offline ? rec.def : (rec.liveDef ?? rec.def);
     const def: DomainDef = flags.dname === undefined ? base : { ...base, name: flags.dname };
-    if (flags.offline)
-      return await offline(opts, rec, def, { peer, uri: destUri }, flags, onProgress);
-    return await live(opts, rec, def, { peer, uri: destUri }, flags, onProgress);
+    const result: { name: string; stats: JobStats; warnings?: string[] } = flags.offline
+      ? await offline(opts, rec, def, { peer, uri: destUri }, flags, onProgress)
+      : await live(opts, rec, def, { peer, uri: destUri }, flags, onProgress);
+    const all = [...warnings, ...(result.warnings ?? [])];
+    return all.length === 0 ? result : { ...result, warnings: all };
   } finally {
     peer.close();
   }
+}
+
+/**
+ * The begin phase's preflight (without measurements), before anything changes: throws
+ * PREFLIGHT_FAILED with the first failing check's reason; returns the warnings to pass on.
+ */
+async function preflight(
+  opts: SourceOptions,
+  ref: string,
+  destUri: string,
+  flags: MigrateFlags,
+  peer: PeerClient,
+): Promise<string[]> {
+  if (opts.preflight === undefined) return [];
+  const report = await runPreflight(
+    opts.preflight,
+    { domain: ref, destUri, flags, measure: { bandwidth: false, dirtyRate: false } },
+    peer,
+  );
+  opts.log.info(
+    { domain: report.domain, verdict: report.verdict, ms: report.elapsedMs },
+    'migration preflight',
+  );
+  const failed = firstFailure(report.checks);
+  if (failed !== undefined) throw new FerryError('PREFLIGHT_FAILED', `preflight failed: ${failed}`);
+  return warningsOf(report.checks);
 }
 
 /**

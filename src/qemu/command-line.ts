@@ -247,10 +247,12 @@ export function buildCommandLine(def: DomainDef, ctx: CommandLineContext): strin
   } else {
     args.push('-display', 'none');
   }
-  if (def.devices.hostdevs.length > 0) {
+  const hostdev = def.devices.hostdevs[0];
+  if (hostdev !== undefined) {
+    const what = hostdev.element === 'interface' ? "an <interface type='hostdev'>" : 'a <hostdev>';
     throw new FerryError(
       'CONFIG_UNSUPPORTED',
-      `Domain '${def.name}' has a <hostdev>: device passthrough is not supported on this host`,
+      `Domain '${def.name}' has ${what}: device passthrough is not supported on this host`,
     );
   }
   if (ctx.incoming !== undefined) args.push('-incoming', ctx.incoming);

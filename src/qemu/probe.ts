@@ -4,9 +4,18 @@
  * version, as libvirt's capabilities cache does: a probe costs ~300 ms, a cache hit ~1 ms.
  * @module
  */
-import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { FerryError, messageOf } from '../common/errors.js';
 import { QemuProcess, tailLog } from './process.js';
 import type { Accelerator } from './command-line.js';
@@ -59,6 +68,20 @@ interface CacheFile {
 const PROBE_TIMEOUT_MS = 20_000;
 
 /**
+ * Where `binary` is: itself when it names a path, else the first match on $PATH (how QEMU is
+ * spawned), so that a bare 'qemu-system-x86_64' (ferryd's default) can be stat'ed for the cache.
+ */
+function onPath(binary: string): string {
+  if (binary.includes('/')) return binary;
+  for (const dir of (process.env['PATH'] ?? '').split(delimiter)) {
+    if (dir === '') continue;
+    const candidate = join(dir, binary);
+    if (existsSync(candidate)) return candidate;
+  }
+  return binary;
+}
+
+/**
  * The facts of `binary` under `accel`, from `cacheDir` when the binary's size and mtime match
  * what was probed before; otherwise probed and written back (atomically).
  */
@@ -69,7 +92,7 @@ export async function qemuHostFacts(
 ): Promise<QemuHostFacts> {
   let st;
   try {
-    st = statSync(binary);
+    st = statSync(onPath(binary));
   } catch (err) {
     throw new FerryError('SYSTEM_ERROR', `Cannot find QEMU binary '${binary}': ${messageOf(err)}`, {
       cause: err,
@@ -85,7 +108,8 @@ export async function qemuHostFacts(
   }
   const facts = await probeQemu(binary, accel);
   mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
-  const tmp = `${file}.tmp-${process.pid}`;
+  // Unique per call: two probes of one ferryd (two preflights at once) must not share it.
+  const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   writeFileSync(tmp, JSON.stringify({ key, facts } satisfies CacheFile), { mode: 0o600 });
   renameSync(tmp, file);
   return facts;

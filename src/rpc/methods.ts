@@ -19,6 +19,8 @@ import {
 } from './schema/migration.js';
 import { DIRTY_RATE_METHODS } from './schema/dirty-rate.js';
 import { CPU_METHODS } from './schema/cpu-methods.js';
+import { LINK_METHODS } from './schema/link.js';
+import { PREFLIGHT_METHODS } from './schema/preflight.js';
 import { STORAGE_METHODS } from './schema/storage.js';
 
 const Empty = z.strictObject({});
@@ -207,6 +209,8 @@ export const METHODS = {
   ...STORAGE_METHODS,
   ...DIRTY_RATE_METHODS,
   ...CPU_METHODS,
+  ...PREFLIGHT_METHODS,
+  ...LINK_METHODS,
 } as const;
 
 /** Notifications ferryd pushes to subscribed connections. */

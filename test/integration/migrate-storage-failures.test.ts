@@ -84,7 +84,8 @@ void test(
       assert.equal(r.code, 1);
       assert.equal(
         r.stderr.trim(),
-        `error: Unsafe migration: disk 'vda': '${IMAGE}' is not on storage this host shares (the source's marker file is not in ${HOST_IMAGES} here). Copy it with --copy-storage-all (or --migrate-disks to choose)`,
+        // The migration's preflight finds it first, with the migration's own proof and words.
+        `error: preflight failed: storage: Unsafe migration: disk 'vda': '${IMAGE}' is not on storage this host shares (the source's marker file is not in ${HOST_IMAGES} here). Copy it with --copy-storage-all (or --migrate-disks to choose)`,
       );
       const left = await execOk(h1, ['ls', '-A', HOST_IMAGES]);
       assert.equal(left.trim(), 'vm1.raw', 'no probe marker left next to the image');

@@ -11,6 +11,7 @@ import { messageOf } from '../../common/errors.js';
 import type { MigrateFlags } from '../../rpc/schema/migration.js';
 import { domainArg, parseWholeNumber, type CommandContext } from '../context.js';
 import { domainLookupError } from '../errors.js';
+import { runDryRun } from './migrate-dry-run.js';
 import {
   AutoStepNotices,
   barView,
@@ -65,6 +66,10 @@ interface MigrateOpts {
   auto?: boolean;
   autoMaxDowntime?: string;
   autoMaxThrottle?: string;
+  dryRun?: boolean;
+  /** false with --no-measure. */
+  measure?: boolean;
+  json?: boolean;
 }
 
 /** The options of `virsh migrate` that Ferry implements, with virsh's help texts. */
@@ -132,7 +137,13 @@ function declareMigrate(cmd: Command): Command {
       '--auto-max-throttle <number>',
       'bound for --auto to throttle the guest vCPUs to (%, default 99)',
     )
-    .option('--tunnelled', 'tunnelled migration (not supported: use --tls to encrypt the stream)');
+    .option('--tunnelled', 'tunnelled migration (not supported: use --tls to encrypt the stream)')
+    .option(
+      '--dry-run',
+      'run every preflight check of this migration and print the report; change nothing',
+    )
+    .option('--no-measure', 'with --dry-run: skip the bandwidth and dirty-rate measurements')
+    .option('--json', 'with --dry-run: print the report as JSON');
 }
 
 /** A `<number>` option: whole, ≥ 1 and within virsh's `int` (or, for sizes, a safe integer). */
@@ -378,7 +389,14 @@ export async function runMigration(
 export function registerMigrate(program: Command, ctx: CommandContext, io = processIo()): void {
   declareMigrate(program.command('migrate')).action(
     async (domain: string | undefined, desturi: string | undefined, opts: MigrateOpts) => {
-      await runMigration(ctx, toRequest([domain, desturi], opts), io);
+      const req = toRequest([domain, desturi], opts);
+      if (opts.dryRun === true)
+        await runDryRun(ctx, req, { measure: opts.measure !== false, json: opts.json === true });
+      else if (opts.json === true || opts.measure === false)
+        throw new Error(
+          `Option ${opts.json === true ? '--json' : '--no-measure'} requires --dry-run`,
+        );
+      else await runMigration(ctx, req, io);
     },
   );
 }

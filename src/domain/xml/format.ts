@@ -252,7 +252,7 @@ function formatDevices(def: DomainDef): string {
     ...devices.consoles.map((c) => ({ name: 'console', xml: formatCharDev('console', c) })),
   );
   pieces.push(...devices.graphics.map((g) => ({ name: 'graphics', xml: formatGraphics(g) })));
-  pieces.push(...devices.hostdevs.map((h) => ({ name: 'hostdev', xml: h.raw })));
+  pieces.push(...devices.hostdevs.map((h) => ({ name: h.element ?? 'hostdev', xml: h.raw })));
   pieces.push(...devices.panics.map((p) => ({ name: 'panic', xml: formatPanic(p) })));
   pieces.push(...rawPieces(devices.extra));
   const xml = element('devices', [], ordered(pieces, DEVICE_ORDER), more?.['devices']);

@@ -18,7 +18,7 @@ import {
 import { parseDisk, required } from './parse-disk.js';
 
 const LIBVIRT_NET_TYPES = ['ethernet', 'vhostuser', 'server', 'client', 'mcast', 'internal'];
-const LIBVIRT_NET_TYPES_MORE = ['direct', 'hostdev', 'udp', 'vdpa', 'null', 'vds'];
+const LIBVIRT_NET_TYPES_MORE = ['direct', 'udp', 'vdpa', 'null', 'vds'];
 const LIBVIRT_CHR_TYPES = ['vc', 'dev', 'pipe', 'stdio', 'udp', 'tcp', 'spicevmc', 'spiceport'];
 const LIBVIRT_CHR_TYPES_MORE = ['nmdm', 'qemu-vdagent', 'dbus'];
 const LIBVIRT_GRAPHICS = ['sdl', 'rdp', 'desktop', 'spice', 'egl-headless', 'dbus'];
@@ -67,7 +67,10 @@ export function parseDevices(
         devices.disks.push(parseDisk(child));
         break;
       case 'interface':
-        devices.interfaces.push(parseInterface(child));
+        // An SR-IOV VF is a host device in an interface's clothes: kept, never run here.
+        if (child.attr('type') === 'hostdev')
+          devices.hostdevs.push({ raw: r.ctx.raw(el), element: 'interface' });
+        else devices.interfaces.push(parseInterface(child));
         break;
       case 'serial':
         devices.serials.push(parseCharDev(child, 'Serial'));

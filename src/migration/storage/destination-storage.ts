@@ -29,7 +29,7 @@ function refuse(message: string): never {
 }
 
 /** Every probe must be about a disk of `def`, at the place `def` says. */
-function checkRequests(def: DomainDef, disks: IncomingDisks): void {
+export function checkRequests(def: DomainDef, disks: IncomingDisks): void {
   const byDev = new Map<string, DiskDef>(def.devices.disks.map((d) => [d.target.dev, d]));
   for (const probe of disks.probes) {
     const disk = byDev.get(probe.dev) ?? refuse(`no disk '${probe.dev}'`);
@@ -73,7 +73,7 @@ function probeMatches(disk: DiskDef, probe: DiskProbe): boolean {
  * The copies with their targets where this host's definition puts them: the same path as on
  * the source for a file disk, the destination pool's volume for a volume disk.
  */
-function targetsOf(def: DomainDef, copies: readonly CopiedDisk[]): CopiedDisk[] {
+export function targetsOf(def: DomainDef, copies: readonly CopiedDisk[]): CopiedDisk[] {
   const byDev = new Map<string, DiskDef>(def.devices.disks.map((d) => [d.target.dev, d]));
   return copies.map((copy) => {
     const disk = byDev.get(copy.dev) ?? refuse(`no disk '${copy.dev}'`);

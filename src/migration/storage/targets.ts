@@ -14,19 +14,7 @@ import { createImage, imageInfo } from '../../storage/qemu-img.js';
 
 /** Checks every target first, then creates the missing ones; returns the paths it created. */
 export async function prepareTargets(disks: readonly CopiedDisk[]): Promise<string[]> {
-  const toCreate: CopiedDisk[] = [];
-  for (const disk of disks) {
-    if (existsSync(disk.path)) await checkPrecreated(disk);
-    else {
-      checkRoom(disk);
-      if (disk.backing !== undefined && !existsSync(disk.backing.file))
-        throw new FerryError(
-          'OPERATION_INVALID',
-          `Disk '${disk.dev}': backing file '${disk.backing.file}' does not exist on the destination; --copy-storage-inc needs it shared (or use --copy-storage-all)`,
-        );
-      toCreate.push(disk);
-    }
-  }
+  const toCreate = await checkTargets(disks);
   const created: string[] = [];
   try {
     for (const disk of toCreate) {
@@ -49,6 +37,28 @@ export async function prepareTargets(disks: readonly CopiedDisk[]): Promise<stri
     );
   }
   return created;
+}
+
+/**
+ * Checks every target without changing anything (the preflight's storage check runs this
+ * too): a pre-created image must match, a missing one needs room and its backing file.
+ * Returns the targets to create.
+ */
+export async function checkTargets(disks: readonly CopiedDisk[]): Promise<CopiedDisk[]> {
+  const toCreate: CopiedDisk[] = [];
+  for (const disk of disks) {
+    if (existsSync(disk.path)) await checkPrecreated(disk);
+    else {
+      checkRoom(disk);
+      if (disk.backing !== undefined && !existsSync(disk.backing.file))
+        throw new FerryError(
+          'OPERATION_INVALID',
+          `Disk '${disk.dev}': backing file '${disk.backing.file}' does not exist on the destination; --copy-storage-inc needs it shared (or use --copy-storage-all)`,
+        );
+      toCreate.push(disk);
+    }
+  }
+  return toCreate;
 }
 
 async function checkPrecreated(disk: CopiedDisk): Promise<void> {
