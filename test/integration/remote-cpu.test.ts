@@ -1,8 +1,9 @@
 /**
  * A mixed fleet on one machine: testbed host h2 has `cpu_limit = "Nehalem"` (an Intel Nehalem
  * as far as guests can tell), h1 offers all QEMU can run under TCG (an AMD-vendor CPU). The
- * destination refuses, before its QEMU starts, guests whose CPU it cannot run, naming why; the
- * guest keeps running on the source; a guest with a CPU both can run migrates.
+ * destination refuses guests whose CPU it cannot run, naming why, in the preflight every
+ * migration runs first (its prepare would refuse the same way); the guest keeps running on
+ * the source; a guest with a CPU both can run migrates.
  * @module
  */
 import assert from 'node:assert/strict';
@@ -23,8 +24,14 @@ async function refusedMigration(
 ): Promise<void> {
   const r = await h1.ferry('migrate', '--live', '--persistent', name, h2.sshUri);
   assert.equal(r.code, 1, r.stderr);
-  assert.match(r.stderr, /error: operation failed: guest CPU is not compatible with this host: /);
+  // The preflight every migration runs first asks the destination, which refuses with the
+  // same reason its prepare would give.
+  assert.match(r.stderr, /error: preflight failed: cpu: /);
   assert.match(r.stderr, reason);
+  const dry = await h1.ferry('migrate', '--live', '--dry-run', '--no-measure', name, h2.sshUri);
+  assert.equal(dry.code, 1, dry.stderr);
+  assert.match(dry.stdout, /fail +cpu +/);
+  assert.match(dry.stdout, reason);
   // Nothing moved: running here, absent there, and still alive.
   assert.equal((await listOf(h1)).find(([n]) => n === name)?.[1], 'running');
   assert.equal(
