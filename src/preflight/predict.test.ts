@@ -135,6 +135,13 @@ describe('predictMigration', () => {
     assert.deepEqual(predictMigration({ ...fast, parallelConnections: 4 }).recommendations, []);
   });
 
+  it('a link faster than QEMU sends is not what limits the time', () => {
+    const fast = predictMigration({ ...base, bandwidthBytesPerSecond: 2000 * MiB });
+    const faster = predictMigration({ ...base, bandwidthBytesPerSecond: 4000 * MiB });
+    assert.equal(fast.totalMs, faster.totalMs);
+    assert.match(fast.reason, /< stream 230 MiB\/s \(QEMU's limit; link 2000 MiB\/s\)/);
+  });
+
   it('no bandwidth: never converges', () => {
     const p = predictMigration({ ...base, bandwidthBytesPerSecond: 0 });
     assert.equal(p.converges, false);

@@ -62,22 +62,23 @@ const PAGE = 4096;
 
 /**
  * Ferry's fixed costs of one `ferry migrate --live` between two testbed hosts, outside QEMU's
- * own migration time (query-migrate total-time). Measured by bench/predict.bench.ts (24
- * migrations, 256 MiB guest, 2026-11-27): START from the CLI's start to the source ferryd's
- * `migrate` (connect, the destination's prepare: its QEMU started under TCG, capabilities,
- * migrate-incoming), median 350 ms (220–590 over the cells); FINISH from QEMU's completion to
- * the CLI's exit (the source noticing, migration.finish: the destination resumes the guest,
- * the source QEMU stopped), median 1150 ms (1040–1260).
+ * own migration time (query-migrate total-time). Measured by bench/predict.bench.ts (two runs
+ * of 24 migrations each, 256 MiB guest, 2026-11-27 13:27 and 13:41 UTC; medians of the 16
+ * cells): START from the CLI's start to the source ferryd's `migrate` (connect, the
+ * destination's prepare: its QEMU started under TCG, capabilities, migrate-incoming), 235 ms
+ * (181–587); FINISH from QEMU's completion to the CLI's exit, 1130 ms (1037–1263): the source
+ * noticing, migration.finish (the destination resumes the guest and watches it for
+ * migration_watch_ms, 1000 by default), the source QEMU stopped.
  */
-export const FIXED_START_MS = 350;
-export const FIXED_FINISH_MS = 1150;
+export const FIXED_START_MS = 235;
+export const FIXED_FINISH_MS = 1130;
 /**
  * The most one QEMU 7.2 migration thread sends under TCG on this (2-core) machine when the
- * link is not the limit: normal data / job time of the bench's unshaped runs, 134–214 MiB/s
- * (median 166), while the link measured 300–600 MiB/s there. The guest's vCPU thread and the
- * destination's QEMU share the two cores with it.
+ * link is not the limit: normal data / job time of the bench's unshaped cells, 134–297 MiB/s
+ * (median 236; lower the busier the machine), while the link measured 300–740 MiB/s there.
+ * The guest's vCPU thread and the destination's QEMU share the two cores with it.
  */
-export const QEMU_STREAM_MAX_BYTES_PER_SECOND = 170 * MiB;
+export const QEMU_STREAM_MAX_BYTES_PER_SECOND = 230 * MiB;
 /**
  * Scanning a zero page (never touched by the guest) costs CPU, not link: QEMU checks the
  * page (buffer_is_zero) and sends an 8-byte header plus one byte. Measured: a paused 2 GiB
@@ -249,6 +250,9 @@ export function predictMigration(input: PredictionInput): Prediction {
       ? 'dirty rate not measured (assumed 0)'
       : `dirty rate ${mibs(s.dirtyRate)}`;
   const unmeasured = input.dirtyBytesPerSecond === undefined ? ['--auto'] : [];
+  const streamText = s.linkLimited
+    ? `link ${mibs(s.rate)}`
+    : `stream ${mibs(s.rate)} (QEMU's limit; link ${mibs(input.bandwidthBytesPerSecond)})`;
   if (plain.converged) {
     return {
       converges: true,
@@ -256,15 +260,15 @@ export function predictMigration(input: PredictionInput): Prediction {
       downtimeMs: Math.round(plain.downtimeMs),
       passes: plain.passes,
       recommendations: [...parallel, ...unmeasured],
-      reason: `${dirtyText} < link ${mibs(s.rate)}: pre-copy converges in ${plain.passes} pass${plain.passes === 1 ? '' : 'es'}`,
+      reason: `${dirtyText} < ${streamText}: pre-copy converges in ${plain.passes} pass${plain.passes === 1 ? '' : 'es'}`,
     };
   }
 
   const ratio = s.dirtyRate / s.rate;
   const why =
     ratio >= 1
-      ? `${dirtyText} ≥ link ${mibs(s.rate)}: pre-copy will not converge`
-      : `${dirtyText} is close to link ${mibs(s.rate)}: pre-copy will not converge within ${input.maxDowntimeMs} ms of downtime`;
+      ? `${dirtyText} ≥ ${streamText}: pre-copy will not converge`
+      : `${dirtyText} is close to ${streamText}: pre-copy will not converge within ${input.maxDowntimeMs} ms of downtime`;
   const raised = convergingDowntime(s, input.maxDowntimeMs);
   const rescue: string[] = [];
   if (raised !== undefined) rescue.push(`migrate-setmaxdowntime ${vm} ${raised}`);
