@@ -28,6 +28,7 @@ import type { MigrationJournal, SourceEntry } from './journal.js';
 import { connectPeer, type PeerClient } from './peer.js';
 import { settleAfterSwitchover } from './settle.js';
 import { outcomeOf, outgoingJobHandle } from './source-job.js';
+import { explainSourceExit } from './source-exit.js';
 import { SourcePostcopy } from './source-postcopy.js';
 import { offline } from './source-offline.js';
 import { SourceStorage } from './storage/source-storage.js';
@@ -241,13 +242,16 @@ async function live(
       withDisks: (stats) => storage?.withDisks(stats) ?? Promise.resolve(stats),
     }),
   );
+  // Kept now: the record forgets its log once QEMU has gone.
+  const qemuLog = rec.qemuLog;
   try {
     const result = await perform();
     ended.settle(result);
     return result;
   } catch (err) {
-    ended.settle(undefined, err);
-    throw err;
+    const failure = switchedOver() ? err : await explainSourceExit(proc, qemuLog, def.name, err);
+    ended.settle(undefined, failure);
+    throw failure;
   } finally {
     link.end();
     link.peer?.close();

@@ -1,9 +1,11 @@
 /**
  * Storage migrations that cannot or do not finish, on two testbed hosts with real QEMU: a disk
- * the destination does not share and no copy asked for, a destination too small for the copy,
- * the destination's QEMU killed mid-mirror and the job aborted mid-mirror. Each ends with one
- * clear error, the guest running on the source with its heartbeat and disk verifier going on,
- * no guest on the destination and no image left there that the job created. Root only.
+ * the destination does not share and no copy asked for, the job aborted mid-mirror, a
+ * destination too small for the copy, a taken --disks-port, the destination's QEMU killed
+ * mid-mirror and, last, the source's QEMU killed mid-mirror. Each ends with one clear error and
+ * no guest or created image left on the destination; the guest keeps running on the source with
+ * its heartbeat and disk verifier going on, except where the source QEMU itself died: then the
+ * error must say the guest is lost. Root only.
  * @module
  */
 import assert from 'node:assert/strict';
@@ -125,20 +127,6 @@ void test(
       await execOk(h2, ['umount', HOST_IMAGES]);
     });
 
-    await t.test('the destination’s QEMU killed mid-mirror: the copy fails', async () => {
-      const { job } = await startSlowCopy(h1, h2);
-      const pidFile = readdirSync(h2.paths.runDir).find((f) => f.endsWith('.pid'));
-      assert.ok(pidFile !== undefined, 'the incoming QEMU has a pid file');
-      const pid = Number(readFileSync(join(h2.paths.runDir, pidFile), 'utf8').trim());
-      assert.ok(await existsOn(h2, IMAGE), 'the target was created');
-      process.kill(pid, 'SIGKILL');
-      const r = await job;
-      await h2.shape(undefined);
-      assert.equal(r.code, 1, `pid ${pid} killed; ferry migrate said: ${r.stdout}${r.stderr}`);
-      assert.match(r.stderr, /^error: .*[Cc]opying disk 'vda' to the destination failed/m);
-      await assertUntouched(h1, h2, serial);
-    });
-
     await t.test(
       '--disks-port is the port the destination exports on: a taken one fails',
       async () => {
@@ -170,6 +158,70 @@ void test(
           new RegExp(`^error: .*export the disks for copying on port ${port}`, 'm'),
         );
         await assertUntouched(h1, h2, serial);
+      },
+    );
+
+    await t.test('the destination’s QEMU killed mid-mirror: the copy fails', async () => {
+      const { job } = await startSlowCopy(h1, h2);
+      const pidFile = readdirSync(h2.paths.runDir).find((f) => f.endsWith('.pid'));
+      assert.ok(pidFile !== undefined, 'the incoming QEMU has a pid file');
+      const pid = Number(readFileSync(join(h2.paths.runDir, pidFile), 'utf8').trim());
+      assert.ok(await existsOn(h2, IMAGE), 'the target was created');
+      process.kill(pid, 'SIGKILL');
+      const r = await job;
+      await h2.shape(undefined);
+      assert.equal(r.code, 1, `pid ${pid} killed; ferry migrate said: ${r.stdout}${r.stderr}`);
+      const crashed =
+        /^error: .*The source QEMU of domain 'vm1' exited during the migration \((QEMU: .+|it said nothing: killed\?)\); the guest is not running on either host/m;
+      if (crashed.test(r.stderr)) {
+        // QEMU 7.2 sometimes corrupts its own heap when the mirror's NBD server vanishes
+        // (glibc: "malloc_consolidate(): unaligned fastbin chunk detected"), more often on a
+        // loaded machine. Ferry cannot save that guest; it must say so, in QEMU's words, and
+        // leave nothing behind on the destination.
+        t.diagnostic(`the source QEMU crashed when its mirror target vanished: ${r.stderr.trim()}`);
+        assert.notEqual(await stateOn(h1, NAME), 'running');
+        await waitUntil(
+          'no guest on the destination',
+          async () => (await stateOn(h2, NAME)) === undefined,
+        );
+        await waitUntil(
+          'no image left on the destination',
+          async () => !(await existsOn(h2, IMAGE)),
+        );
+        return;
+      }
+      assert.match(r.stderr, /^error: .*[Cc]opying disk 'vda' to the destination failed/m);
+      await assertUntouched(h1, h2, serial);
+    });
+
+    await t.test(
+      'the source QEMU killed mid-mirror: the error says the guest is lost',
+      async () => {
+        // After a crash in the subtest before, the guest is shut off: start it again.
+        if ((await stateOn(h1, NAME)) !== 'running') await h1.ferryOk('start', NAME);
+        const { job } = await startSlowCopy(h1, h2);
+        const pidFile = readdirSync(h1.paths.runDir).find((f) => f.endsWith('.pid'));
+        assert.ok(pidFile !== undefined, 'the source QEMU has a pid file');
+        process.kill(
+          Number(readFileSync(join(h1.paths.runDir, pidFile), 'utf8').trim()),
+          'SIGKILL',
+        );
+        const r = await job;
+        await h2.shape(undefined);
+        assert.equal(r.code, 1);
+        assert.match(
+          r.stderr,
+          /^error: .*The source QEMU of domain 'vm1' exited during the migration \(it said nothing: killed\?\); the guest is not running on either host$/m,
+        );
+        assert.notEqual(await stateOn(h1, NAME), 'running');
+        await waitUntil(
+          'no guest on the destination',
+          async () => (await stateOn(h2, NAME)) === undefined,
+        );
+        await waitUntil(
+          'no image left on the destination',
+          async () => !(await existsOn(h2, IMAGE)),
+        );
       },
     );
 
