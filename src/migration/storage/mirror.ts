@@ -68,9 +68,6 @@ export class DiskMirrors {
           'node-name': node,
           server: { type: 'inet', host: this.#target.host, port: String(this.#target.port) },
           export: exportName(dev),
-          // Lets the mirror zero the fresh target once with unmap and then copy only the
-          // allocated data, instead of writing every hole (≈5% faster in bench/README.md).
-          discard: 'unmap',
           ...(this.#target.tlsHostname === undefined
             ? {}
             : { 'tls-creds': MIGRATION_TLS_ID, 'tls-hostname': this.#target.tlsHostname }),
