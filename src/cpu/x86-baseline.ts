@@ -7,7 +7,14 @@
  */
 import { FerryError } from '../common/errors.js';
 import type { X86CpuMap } from './cpu-map.js';
-import { type X86CpuDef, type X86CpuFeature, cpuData, featureNames, findModel } from './x86-cpu.js';
+import {
+  type X86CpuDef,
+  type X86CpuFeature,
+  cpuData,
+  featureNames,
+  featuresIn,
+  findModel,
+} from './x86-cpu.js';
 import { X86Data } from './x86-data.js';
 import { type HypervisorModels, decodeX86 } from './x86-decode.js';
 
@@ -101,7 +108,7 @@ function vendorByName(map: X86CpuMap, name: string): NonNullable<X86CpuMap['vend
 export function expandFeatures(cpu: BaselineCpu, map: X86CpuMap): BaselineCpu {
   const model = findModel(map, cpu.model);
   const features = new Map<string, X86CpuFeature['policy']>();
-  for (const name of featureNamesTaken(model.data, map)) features.set(name, 'require');
+  for (const name of featuresIn(model.data, map)) features.set(name, 'require');
   for (const f of cpu.features) {
     if (f.policy === 'require' || f.policy === 'disable') features.set(f.name, f.policy);
   }
@@ -110,18 +117,6 @@ export function expandFeatures(cpu: BaselineCpu, map: X86CpuMap): BaselineCpu {
     .map(([name, policy]) => ({ name, policy }))
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return { ...cpu, features: sorted };
-}
-
-function featureNamesTaken(data: X86Data, map: X86CpuMap): string[] {
-  const rest = data.copy();
-  const out: string[] = [];
-  for (const f of map.features) {
-    if (!f.data.isEmpty() && rest.hasAll(f.data)) {
-      out.push(f.name);
-      rest.subtract(f.data);
-    }
-  }
-  return out;
 }
 
 export type CompareResult = 'identical' | 'superset' | 'incompatible';

@@ -22,11 +22,12 @@ import { connectPeer, type PeerClient } from '../migration/peer.js';
 import { acceleratorFor, machineFor } from '../qemu/command-line.js';
 import { qemuHostFacts } from '../qemu/probe.js';
 import type { MigrateFlags } from '../rpc/schema/migration.js';
-import type {
-  DestinationPreflightResult,
-  PreflightCheck,
-  PreflightCheckName,
-  PreflightReport,
+import {
+  PREFLIGHT_CHECK_NAMES,
+  type DestinationPreflightResult,
+  type PreflightCheck,
+  type PreflightCheckName,
+  type PreflightReport,
 } from '../rpc/schema/preflight.js';
 import { checkDevices } from './devices.js';
 import { versionedMachine } from './machine.js';
@@ -47,28 +48,13 @@ export interface PreflightRequest {
 
 type Lines = Map<PreflightCheckName, Omit<PreflightCheck, 'check'>>;
 
-const ORDER: readonly PreflightCheckName[] = [
-  'state',
-  'cpu',
-  'machine',
-  'versions',
-  'devices',
-  'numa',
-  'storage',
-  'ports',
-  'memory',
-  'bandwidth',
-  'dirty-rate',
-  'prediction',
-];
-
 function report(
   req: PreflightRequest,
   name: string,
   lines: Lines,
   started: number,
 ): PreflightReport {
-  const checks = ORDER.map((check): PreflightCheck => ({
+  const checks = PREFLIGHT_CHECK_NAMES.map((check): PreflightCheck => ({
     check,
     ...(lines.get(check) ?? { verdict: 'skip', reason: 'not checked' }),
   }));

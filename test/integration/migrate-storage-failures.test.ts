@@ -34,15 +34,19 @@ const rootOnly = asRoot ? {} : { skip: 'needs root (network namespaces)' };
 const NAME = 'vm1';
 const IMAGE = `${HOST_IMAGES}/vm1.raw`;
 
-/** The guest runs on `src` as before, its disk clean; `dst` has no guest and no image. */
-async function assertUntouched(src: TestbedHost, dst: TestbedHost, serial: string) {
-  assert.equal(await stateOn(src, NAME), 'running');
-  // The destination's QEMU and image go once the job has failed (its ferryd cleans up).
+/** `dst` has no guest and no image (its ferryd cleans up once the job has failed). */
+async function assertNothingOn(dst: TestbedHost) {
   await waitUntil(
     'no guest on the destination',
     async () => (await stateOn(dst, NAME)) === undefined,
   );
   await waitUntil('no image left on the destination', async () => !(await existsOn(dst, IMAGE)));
+}
+
+/** The guest runs on `src` as before, its disk clean; `dst` has no guest and no image. */
+async function assertUntouched(src: TestbedHost, dst: TestbedHost, serial: string) {
+  assert.equal(await stateOn(src, NAME), 'running');
+  await assertNothingOn(dst);
   assert.deepEqual(
     readdirSync(join(dst.paths.runDir)).filter((f) => f.endsWith('.pid')),
     [],
@@ -180,14 +184,7 @@ void test(
         // leave nothing behind on the destination.
         t.diagnostic(`the source QEMU crashed when its mirror target vanished: ${r.stderr.trim()}`);
         assert.notEqual(await stateOn(h1, NAME), 'running');
-        await waitUntil(
-          'no guest on the destination',
-          async () => (await stateOn(h2, NAME)) === undefined,
-        );
-        await waitUntil(
-          'no image left on the destination',
-          async () => !(await existsOn(h2, IMAGE)),
-        );
+        await assertNothingOn(h2);
         return;
       }
       assert.match(r.stderr, /^error: .*[Cc]opying disk 'vda' to the destination failed/m);
@@ -214,14 +211,7 @@ void test(
           /^error: .*The source QEMU of domain 'vm1' exited during the migration \(it said nothing: killed\?\); the guest is not running on either host$/m,
         );
         assert.notEqual(await stateOn(h1, NAME), 'running');
-        await waitUntil(
-          'no guest on the destination',
-          async () => (await stateOn(h2, NAME)) === undefined,
-        );
-        await waitUntil(
-          'no image left on the destination',
-          async () => !(await existsOn(h2, IMAGE)),
-        );
+        await assertNothingOn(h2);
       },
     );
 
