@@ -59,6 +59,8 @@ on source list --all
 say source "tail $tmp/demo-serial.log   # the guest's own heartbeats: it dirties 10 MiB/s and checks every page"
 for _ in $(seq 300); do grep -q 'seq=6 ' "$tmp/demo-serial.log" 2>/dev/null && break; sleep 0.1; done
 beats 4
+# Will it migrate? Every check, the measured link and dirty rate, and a predicted time.
+on source migrate --live --persistent --dry-run demo "$dest_uri"
 on source migrate --live --persistent --verbose demo "$dest_uri"
 on source list --all
 on source -c "$dest_uri" list --all
