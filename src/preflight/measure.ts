@@ -39,7 +39,7 @@ function rate(bytesPerSecond: number): string {
   return `${formatBytes(Math.round(bytesPerSecond))}/s`;
 }
 
-async function dirtyRateLine(
+export async function dirtyRateLine(
   rec: DomainRecord,
   flags: MigrateFlags,
   measure: Measurements,
@@ -47,6 +47,14 @@ async function dirtyRateLine(
   if (!measure.dirtyRate) return { line: { verdict: 'skip', reason: 'not measured' } };
   if (flags.offline || rec.proc === undefined)
     return { line: { verdict: 'skip', reason: 'the guest is not running: no memory moves' } };
+  // A measurement would disturb the dirty page tracking of a migration that runs now.
+  if (rec.job !== undefined)
+    return {
+      line: {
+        verdict: 'skip',
+        reason: `not measured while a job runs on the guest (${rec.job.operation}): see ferry domjobinfo`,
+      },
+    };
   try {
     const r = await measureDirtyRate(rec.proc.qmp, DIRTY_RATE_SECONDS);
     const mibs = r.megabytesPerSecond ?? 0;
