@@ -30,3 +30,11 @@ test('qemuHostFacts says which binary it cannot find', async () => {
     /Cannot find QEMU binary '\/nonexistent\/qemu-system-x86_64'/,
   );
 });
+
+test('probes started at once share one QEMU and agree', async (t) => {
+  const cache = mkdtempSync(join(tmpdir(), 'ferry-probe-test-'));
+  t.after(() => rmSync(cache, { recursive: true, force: true }));
+  const all = await Promise.all([1, 2, 3].map(() => qemuHostFacts(QEMU, 'tcg', cache)));
+  assert.equal(new Set(all.map((f) => f.probedAt)).size, 1, 'one probe answered all three');
+  assert.equal(readdirSync(cache).length, 1, 'one cache file, no temp file left');
+});

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import {
   existsSync,
   mkdirSync,
+  mkdtempSync,
   readFileSync,
   renameSync,
   rmSync,
@@ -81,6 +82,9 @@ function onPath(binary: string): string {
   return binary;
 }
 
+/** Probes running now, by cache file and key. */
+const inflight = new Map<string, Promise<QemuHostFacts>>();
+
 /**
  * The facts of `binary` under `accel`, from `cacheDir` when the binary's size and mtime match
  * what was probed before; otherwise probed and written back (atomically).
@@ -106,7 +110,14 @@ export async function qemuHostFacts(
   } catch {
     // absent or unreadable: probe again
   }
-  const facts = await probeQemu(binary, accel);
+  // Callers that miss the cache at the same time share one probe.
+  const inflightKey = `${file}\n${JSON.stringify(key)}`;
+  let probing = inflight.get(inflightKey);
+  if (probing === undefined) {
+    probing = probeQemu(binary, accel).finally(() => inflight.delete(inflightKey));
+    inflight.set(inflightKey, probing);
+  }
+  const facts = await probing;
   mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
   // Unique per call: two probes of one ferryd (two preflights at once) must not share it.
   const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
@@ -117,8 +128,9 @@ export async function qemuHostFacts(
 
 /** Asks a fresh `-machine none` QEMU; it is always stopped before this returns. */
 export async function probeQemu(binary: string, accel: Accelerator): Promise<QemuHostFacts> {
-  const dir = join(tmpdir(), `ferry-probe-${process.pid}-${Date.now()}`);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // A directory of its own: two probes started in the same millisecond (a preflight's CPU and
+  // machine checks on a fresh cache) once shared one, and the first removed the second's socket.
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-probe-'));
   const qmpSocket = join(dir, 'qmp.sock');
   const logFile = join(dir, 'qemu.log');
   let proc: QemuProcess | undefined;
