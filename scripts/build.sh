@@ -12,3 +12,5 @@ npx esbuild dist/cli/main.js --bundle --platform=node --format=cjs --target=node
 npx esbuild dist/rpc/transport/ssh-helper-main.js --bundle --platform=node --format=cjs \
   --target=node20 --outfile=dist/ferry-ssh-helper.cjs --log-level=warning --minify-syntax
 node bin/ferry.js --make-code-cache
+# The web console (web/): Preact + uPlot, built into static files ferryd serves from dist/web.
+npx vite build --config web/vite.config.ts

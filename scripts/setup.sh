@@ -15,9 +15,10 @@ packages=(qemu-system-x86 qemu-utils busybox-static cpio gcc libc6-dev xz-utils 
 # Only the tests need these: libvirt's domain schema + xmllint validate our XML output,
 # and virsh's test driver is the oracle for virsh's output formats and CPU baselines. nfs-ganesha,
 # nfs-ganesha-vfs and rpcbind: the testbed's userspace NFS server (src/testbed/nfs.ts); like
-# openssh-server, they must not start system services (policy-rc.d below).
+# openssh-server, they must not start system services (policy-rc.d below). chromium: the web
+# console's browser tests (test/e2e, driven by playwright-core).
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(libxml2-utils libvirt-clients nfs-ganesha nfs-ganesha-vfs rpcbind)
+  packages+=(libxml2-utils libvirt-clients nfs-ganesha nfs-ganesha-vfs rpcbind chromium)
 fi
 
 missing=()

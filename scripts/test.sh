@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh --test
 echo "test: type-check"
 npx tsc --noEmit -p tsconfig.json
+npx tsc --noEmit -p web/tsconfig.json
 echo "test: lint"
 npx eslint .
 npx prettier --check . >/dev/null || { npx prettier --check .; exit 1; }

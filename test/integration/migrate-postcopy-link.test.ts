@@ -60,7 +60,15 @@ async function migrateIntoPostcopy(
     ...['migrate', '--live', '--persistent', '--postcopy', '--verbose'],
     ...['--bandwidth', '8', '--postcopy-bandwidth', '1', name, h2.tcpUri],
   );
-  await waitForJob(h1, name, (info) => (jobBytes(info, 'Data processed') ?? 0) > 8 * MiB);
+  // A migrate that ends before the stream is under way says why, rather than a minute of "None".
+  const endedEarly = job.then((r) =>
+    assert.fail(`ferry migrate ended before post-copy (${r.code}):\n${r.stdout}${r.stderr}`),
+  );
+  await Promise.race([
+    waitForJob(h1, name, (info) => (jobBytes(info, 'Data processed') ?? 0) > 8 * MiB),
+    endedEarly,
+  ]);
+  endedEarly.catch(() => undefined);
   await h1.ferryOk('migrate-postcopy', name);
   await waitUntil(
     'the guest to run on the destination in post-copy',
