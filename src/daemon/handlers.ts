@@ -56,19 +56,25 @@ const NO_LOGIN: LoginPolicy = {
   log: { info: () => undefined, warn: () => undefined, error: () => undefined },
 };
 
-/** The state of a new connection (RpcServer's createState). */
+/**
+ * The state of a new connection (RpcServer's createState). A web console WebSocket always
+ * needs a login, which its upgrade already did (the session's user, `info.user`); the user a
+ * transport claims is taken from the console's WebSocket only, never over tcp or tls.
+ */
 export function newConnectionState(
-  info: Pick<ConnectionInfo, 'local' | 'peer'>,
+  info: Pick<ConnectionInfo, 'local' | 'peer'> & { readonly user?: string | undefined },
   policy: LoginPolicy = NO_LOGIN,
 ): ConnectionState {
   const { local } = info;
   const network = local?.kind === 'tcp' || local?.kind === 'tls';
-  const required = (local?.kind === 'tcp' && policy.tcp) || (local?.kind === 'tls' && policy.tls);
+  const viaConsole = local?.kind === 'websocket';
+  const required =
+    (local?.kind === 'tcp' && policy.tcp) || (local?.kind === 'tls' && policy.tls) || viaConsole;
   return {
     events: false,
     transport: local?.kind,
     localAddress: network ? local.address : undefined,
-    login: new ConnectionLogin(info.peer, required, policy),
+    login: new ConnectionLogin(info.peer, required, policy, viaConsole ? info.user : undefined),
   };
 }
 
