@@ -20,6 +20,7 @@ import {
 import type { JobStats } from '../rpc/schema/migration.js';
 import type { CallContext, ConnectionInfo, Handlers, LocalEndpoint } from '../rpc/index.js';
 import type { Methods } from '../rpc/methods.js';
+import type { ConsoleMethodName } from '../rpc/schema/console.js';
 import type { CpuMethodName } from '../rpc/schema/cpu-methods.js';
 import type { LinkMethodName } from '../rpc/schema/link.js';
 import type { PreflightMethodName } from '../rpc/schema/preflight.js';
@@ -124,7 +125,12 @@ export function createHandlers(
   migration: MigrationServices,
 ): Omit<
   Handlers<Methods, ConnectionState>,
-  StorageMethodName | DirtyRateMethodName | CpuMethodName | PreflightMethodName | LinkMethodName
+  | StorageMethodName
+  | DirtyRateMethodName
+  | CpuMethodName
+  | PreflightMethodName
+  | LinkMethodName
+  | ConsoleMethodName
 > {
   return {
     'auth.list': (_p, ctx) => ({ mechanisms: ctx.connection.state.login.mechanisms() }),

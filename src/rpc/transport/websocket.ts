@@ -193,7 +193,8 @@ export class WebSocketTransport implements Transport {
         );
         return;
       }
-      if (this.#closed) return;
+      // A listener may have closed us; later listeners must not see the frame.
+      if (this.closed) return;
     }
   }
 
