@@ -218,7 +218,7 @@ export async function openSocket(
       const id = nextId++;
       const reply = new Promise<Record<string, unknown>>((resolve) => pending.set(id, resolve));
       ws.send(JSON.stringify({ jsonrpc: '2.0', id, method, params }));
-      return reply as Promise<{ result?: unknown; error?: { code: number; message: string } }>;
+      return reply;
     },
     notification: (method, match = () => true) =>
       new Promise((resolve) => {

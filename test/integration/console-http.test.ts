@@ -294,12 +294,12 @@ void test(
 
     const bad = await local.call('console.addHost', { uri: 'http://h2/' });
     assert.equal(bad.error?.code, -32602);
-    assert.match(bad.error?.message ?? '', /^Invalid connection URI 'http:\/\/h2\/'/);
+    assert.match(bad.error.message, /^Invalid connection URI 'http:\/\/h2\/'/);
     const closedPort = d2.tcpUri.replace(/:\d+\//, ':1/');
     const unreachable = await local.call('console.addHost', { uri: closedPort });
     assert.equal(unreachable.error?.code, -32019);
     assert.match(
-      unreachable.error?.message ?? '',
+      unreachable.error.message,
       /^Cannot reach host qemu\+tcp:\/\/127\.0\.0\.2:1\/system: .*Connection refused/,
     );
     assert.equal(existsSync(hostsFile), false, 'nothing stored');
@@ -369,7 +369,7 @@ void test(
       hosts: { reachable: boolean; error?: string }[];
     };
     assert.equal(down.hosts[1]?.reachable, false);
-    assert.match(down.hosts[1]?.error ?? '', /Cannot reach host/);
+    assert.match(down.hosts[1].error ?? '', /Cannot reach host/);
 
     assert.deepEqual((await local.call('console.removeHost', { id: added.host.id })).result, {
       id: added.host.id,
