@@ -22,6 +22,8 @@ export const WS_CLOSE = {
   policy: 1008,
   tooBig: 1009,
   internalError: 1011,
+  /** IANA's "Bad Gateway": the host a relayed socket leads to could not be reached or went away. */
+  badGateway: 1014,
 } as const;
 
 export interface WebSocketTransportOptions {
@@ -57,7 +59,11 @@ function closeCodeOf(reason: FerryError | undefined): number {
   if (reason === undefined) return WS_CLOSE.normal;
   if (reason instanceof FrameError)
     return reason.reason === 'oversize' ? WS_CLOSE.tooBig : WS_CLOSE.invalidPayload;
-  return reason.code === 'INTERNAL_ERROR' ? WS_CLOSE.internalError : WS_CLOSE.policy;
+  if (reason.code === 'INTERNAL_ERROR') return WS_CLOSE.internalError;
+  // A session that ended (AUTH_REQUIRED) and the like: the page should not simply retry.
+  return reason.code === 'CONNECT_FAILED' || reason.code === 'AUTH_FAILED'
+    ? WS_CLOSE.badGateway
+    : WS_CLOSE.policy;
 }
 
 /** A Transport over an open `ws` WebSocket; it takes ownership of the socket. */
