@@ -4,7 +4,7 @@
  * itself: local WebSockets are handed to ferryd's RpcServer, remote ones to the relay.
  * @module
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import {
   createServer as createHttpServer,
   type IncomingMessage,
@@ -12,6 +12,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocketServer } from 'ws';
 import { FerryError, messageOf } from '../common/errors.js';
@@ -113,6 +114,9 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
   const wss = new WebSocketServer({ noServer: true, maxPayload: maxFrameBytes });
   const webDir = options.webDir ?? DEFAULT_WEB_DIR;
   const { log } = options;
+  // Signing in still works; the page itself is missing until the front end is built.
+  if (!existsSync(join(webDir, 'index.html')))
+    log.warn({ webDir }, 'web console: no index.html in the web directory (run npm run build)');
   const signIn = {
     sessions,
     limiter,
