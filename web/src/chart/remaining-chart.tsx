@@ -53,7 +53,8 @@ function options(width: number, withDisk: boolean): uPlot.Options {
       { label: 'Seconds since start', values: (_u, splits) => splits.map((s) => `${s} s`) },
       { size: 80, values: (_u, splits) => splits.map((s) => formatBytes(s)) },
     ],
-    legend: { live: true },
+    // Values under the cursor would replace the labels with dashes whenever it is elsewhere.
+    legend: { live: false },
     cursor: { drag: { x: false, y: false } },
   };
 }

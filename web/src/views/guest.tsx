@@ -4,7 +4,7 @@
  * @module
  */
 import { useSignal } from '@preact/signals';
-import { useEffect } from 'preact/hooks';
+import { useEffect, useRef } from 'preact/hooks';
 import { formatKiB } from '../format.js';
 import { connectionTo } from '../rpc/connections.js';
 import { errorMessage } from '../rpc/session.js';
@@ -56,6 +56,14 @@ export function GuestPage({ hostId, name }: { hostId: string; name: string }) {
     attachRunningJob(hostId, name).catch(() => undefined);
     // Only on opening the page for this guest.
   }, [hostId, name]);
+
+  // The console's tail is the interesting part: keep the newest line in view.
+  const consoleBox = useRef<HTMLPreElement>(null);
+  const consoleText = data.consoleText.value;
+  useEffect(() => {
+    const el = consoleBox.current;
+    if (el !== null) el.scrollTop = el.scrollHeight;
+  }, [consoleText]);
 
   const act = async (method: Action): Promise<void> => {
     busy.value = true;
@@ -198,8 +206,8 @@ export function GuestPage({ hostId, name }: { hostId: string; name: string }) {
             {data.consoleError.value}
           </p>
         )}
-        <pre aria-label="Serial console" class="console" tabIndex={0}>
-          {data.consoleText.value ?? ''}
+        <pre ref={consoleBox} aria-label="Serial console" class="console" tabIndex={0}>
+          {consoleText ?? ''}
         </pre>
       </section>
       {dialogOpen.value && info !== undefined && (
