@@ -50,6 +50,7 @@ export function guestData(hostId: string, name: string): GuestData {
           data.error.value = undefined;
         } catch (err) {
           data.info.value = undefined;
+          data.xml.value = undefined;
           data.error.value = errorMessage(err);
         }
       })();

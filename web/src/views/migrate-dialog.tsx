@@ -10,6 +10,7 @@ import { defaultForm, formToPlan, type MigrateForm, type MigratePlan } from '../
 import { connectionTo } from '../rpc/connections.js';
 import { errorMessage } from '../rpc/session.js';
 import type { ConsoleHost, PreflightReport } from '../rpc/types.js';
+import { destinationChoices } from '../destinations.js';
 import { hostName, hosts } from '../state/hosts.js';
 import type { Destination } from '../state/migrations.js';
 
@@ -63,7 +64,7 @@ export function MigrateDialog({ hostId, name, guestRunning, onClose, onMigrate }
     state: 'idle',
     text: 'Enter a destination URI to run the preflight.',
   });
-  const others = (hosts.value ?? []).filter((h) => h.id !== hostId);
+  const others = destinationChoices(hosts.value ?? [], hostId);
   const set = <K extends keyof MigrateForm>(key: K, value: MigrateForm[K]): void => {
     form.value = { ...form.value, [key]: value };
   };

@@ -98,12 +98,18 @@ function Result({ run }: { run: MigrationRun }) {
               warning: {w}
             </p>
           ))}
-          {dest?.hostId !== undefined && (
+          {dest?.hostId !== undefined ? (
             <p>
               <a class="button-link" href={guestHref(dest.hostId, run.name)}>
                 Open {run.name} on {dest.label}
               </a>
             </p>
+          ) : (
+            dest !== undefined && (
+              <p class="muted">
+                {run.name} now runs on {dest.uri}; add that host on the Hosts page to see it here.
+              </p>
+            )
           )}
         </>
       ) : (
