@@ -38,6 +38,11 @@ export interface MigrationRun {
   /** An action on the running job failed (set max downtime, post-copy, cancel). */
   actionError: Signal<string | undefined>;
   cancelRequested: boolean;
+  /**
+   * Whether the job may switch to post-copy: QEMU needs the capability from the start, so
+   * only a job started with post-copy allowed can (undefined: a job this page did not start).
+   */
+  postcopyAllowed: boolean | undefined;
 }
 
 export const runs = signal<ReadonlyMap<string, MigrationRun>>(new Map());
@@ -64,6 +69,7 @@ function newRun(hostId: string, name: string, destination: Destination | undefin
     error: signal(undefined),
     actionError: signal(undefined),
     cancelRequested: false,
+    postcopyAllowed: undefined,
   };
   const next = new Map(runs.value);
   next.set(keyOf(hostId, name), run);
@@ -127,6 +133,7 @@ export function startMigration(
   plan: MigratePlan,
 ): MigrationRun {
   const run = newRun(hostId, name, destination);
+  run.postcopyAllowed = plan.flags.postcopy === true || plan.flags.auto === true;
   const conn = connectionTo(hostId);
   const sample = sampler(run);
   const off = conn.on('job.progress', (p) => {

@@ -57,7 +57,8 @@ function Controls({ run }: { run: MigrationRun }) {
         <button
           type="button"
           class="secondary"
-          disabled={busy.value || postcopy}
+          disabled={busy.value || postcopy || run.postcopyAllowed === false}
+          aria-describedby={run.postcopyAllowed === false ? 'postcopy-off' : undefined}
           onClick={() => void act('postcopy')}
         >
           Switch to post-copy
@@ -72,6 +73,12 @@ function Controls({ run }: { run: MigrationRun }) {
           Cancel migration
         </button>
       </div>
+      {run.postcopyAllowed === false && (
+        <p id="postcopy-off" class="muted">
+          Post-copy was not enabled when this migration started (set “Post-copy after (s)” in the
+          Migrate dialog to allow it).
+        </p>
+      )}
     </div>
   );
 }
