@@ -11,5 +11,5 @@ echo "test: lint"
 npx eslint .
 npx prettier --check . >/dev/null || { npx prettier --check .; exit 1; }
 echo "test: node --test"
-mapfile -t files < <(find src test guest -name '*.test.ts' -not -path '*/node_modules/*' | sort)
+mapfile -t files < <(find src test guest web/src -name '*.test.ts' -not -path '*/node_modules/*' | sort)
 exec node --import tsx --test --test-concurrency="${FERRY_TEST_CONCURRENCY:-2}" "${files[@]}"

@@ -63,10 +63,15 @@ export class ConnectionLogin {
   // Attempts on one connection run one after another, so parallel guesses wait their turn.
   #queue: Promise<unknown> = Promise.resolve();
 
-  constructor(peer: string, required: boolean, options: LoginOptions) {
+  /**
+   * `signedInAs`: the peer was authenticated before the connection reached RPC (the web
+   * console's WebSocket, opened from a signed-in session), so it starts logged in as that user.
+   */
+  constructor(peer: string, required: boolean, options: LoginOptions, signedInAs?: string) {
     this.#peer = peer;
-    this.#required = required;
+    this.#required = required || signedInAs !== undefined;
     this.#options = options;
+    this.#user = signedInAs;
   }
 
   /** The logged-in user, once the exchange has succeeded. */

@@ -2,7 +2,9 @@
  * The network listeners ferryd.conf asks for (libvirtd's keys): TCP (`listen_tcp`, `tcp_port`,
  * `auth_tcp`), TLS (`listen_tls`, `tls_port`, `auth_tls`, `key_file`, `cert_file`, `ca_file`,
  * `crl_file`, `tls_no_verify_certificate`, `tls_allowed_dn_list`), the shared `listen_addr`,
- * and the accounts file SASL logins are checked against (`auth_users_file`).
+ * the accounts file SASL logins (and web console sign-ins) are checked against
+ * (`auth_users_file`), and the web console's listener (`console_enabled`,
+ * `console_listen_addr`, `console_port`, `console_tls`, `console_web_dir`).
  * @module
  */
 import { DEFAULT_ACCOUNTS_FILE } from '../auth/accounts.js';
@@ -33,7 +35,20 @@ export interface TlsListen {
   allowedDns: readonly string[] | undefined;
 }
 
+/** The web console's listener (console_enabled = 1). */
+export interface ConsoleListen {
+  address: string;
+  /** 0 binds any free port (logged in the 'ferryd ready' line). */
+  port: number;
+  /** console_tls = 1: HTTPS with the host's certificate (key_file, cert_file as listen_tls). */
+  tls: { keyFile: string; certFile: string } | undefined;
+  /** console_web_dir: the built front end to serve instead of ferryd's own dist/web. */
+  webDir: string | undefined;
+}
+
 const DEFAULT_LISTEN_ADDR = '127.0.0.1';
+/** Cockpit's port, where an administrator of the chapter looks for a web console. */
+export const DEFAULT_CONSOLE_PORT = 9090;
 
 function str(settings: Settings, key: keyof Settings): string | undefined {
   const v = settings[key];
@@ -78,4 +93,25 @@ export function tlsListen(settings: Settings): TlsListen | undefined {
 /** auth_users_file, default /etc/ferry/users. */
 export function accountsFileOf(settings: Settings): string {
   return str(settings, 'auth_users_file') ?? DEFAULT_ACCOUNTS_FILE;
+}
+
+/**
+ * The web console's listener (console_enabled = 1), if any: loopback only unless
+ * console_listen_addr says otherwise (listen_addr is not used: opening the RPC port to the
+ * network must not put the console there too).
+ */
+export function consoleListen(settings: Settings): ConsoleListen | undefined {
+  if (settings.console_enabled !== 1) return undefined;
+  return {
+    address: str(settings, 'console_listen_addr') ?? DEFAULT_LISTEN_ADDR,
+    port: num(settings, 'console_port') ?? DEFAULT_CONSOLE_PORT,
+    tls:
+      settings.console_tls === 1
+        ? {
+            keyFile: str(settings, 'key_file') ?? SERVER_PKI_DEFAULTS.keyFile,
+            certFile: str(settings, 'cert_file') ?? SERVER_PKI_DEFAULTS.certFile,
+          }
+        : undefined,
+    webDir: str(settings, 'console_web_dir'),
+  };
 }

@@ -15,8 +15,10 @@ import type { KeepaliveOptions } from '../rpc/index.js';
 import { parseConfSyntax, type ConfValue } from './config-syntax.js';
 import {
   accountsFileOf,
+  consoleListen,
   tcpListen,
   tlsListen,
+  type ConsoleListen,
   type TcpListen,
   type TlsListen,
 } from './config-listen.js';
@@ -38,8 +40,10 @@ export interface DaemonConfig {
   tcp: TcpListen | undefined;
   /** Where to accept TLS clients (listen_tls = 1), with the certificates and checks to use. */
   tls: TlsListen | undefined;
-  /** The accounts file logins are checked against (auth_users_file). */
+  /** The accounts file logins and console sign-ins are checked against (auth_users_file). */
   accountsFile: string;
+  /** The web console's listener (console_enabled = 1), or undefined when it is off. */
+  console: ConsoleListen | undefined;
   /**
    * Keepalive on the connection a migration's source keeps to the destination ferryd (libvirt's
    * p2p keepalive), so a destination that hangs ends the job; undefined when
@@ -111,6 +115,11 @@ const KEY_TYPES = {
   cpu_limit_features: 'list',
   cpu_virttype: 'string',
   machine_types: 'list',
+  console_enabled: 'number',
+  console_listen_addr: 'string',
+  console_port: 'quoted-number',
+  console_tls: 'number',
+  console_web_dir: 'string',
 } as const;
 
 export type Key = keyof typeof KEY_TYPES;
@@ -157,6 +166,12 @@ const CHECKS: Partial<Record<Key, (v: Setting) => string | undefined>> = {
         : undefined,
   allow_qemu_commandline: zeroOrOne,
   postcopy_auto_resume: zeroOrOne,
+  console_enabled: zeroOrOne,
+  console_tls: zeroOrOne,
+  console_port: port,
+  console_listen_addr: notEmpty,
+  console_web_dir: (v) =>
+    typeof v === 'string' && !v.startsWith('/') ? 'must be an absolute directory' : undefined,
   machine_types: (v) =>
     Array.isArray(v) && (v.length === 0 || v.includes(''))
       ? 'must list at least one machine type glob, like ["pc-q35-*"] (leave the setting out to allow every type)'
@@ -285,6 +300,7 @@ export function loadConfig(flags: ConfigFlags): DaemonConfig {
     tcp: tcpListen(fromFile),
     tls: tlsListen(fromFile),
     accountsFile: accountsFileOf(fromFile),
+    console: consoleListen(fromFile),
     stateDir: flags.stateDir ?? str('state_dir') ?? d.stateDir,
     runDir,
     socket: flags.socket ?? str('socket') ?? join(runDir, 'ferry-sock'),

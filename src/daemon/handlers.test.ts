@@ -53,3 +53,28 @@ void test('only the listeners the policy names make connections log in; unix nev
   });
   tls.login.check('auth.list');
 });
+
+void test('a console WebSocket is logged in as its session user; a claimed user counts nowhere else', () => {
+  const policy: LoginPolicy = { tcp: false, tls: false, accountsFile: '/dev/null', log: quiet };
+  const ws = newConnectionState(
+    { peer: 'ws', local: { kind: 'websocket', address: '127.0.0.1', port: 9090 }, user: 'anna' },
+    policy,
+  );
+  assert.equal(ws.login.authenticated, true);
+  assert.equal(ws.login.user, 'anna');
+  assert.equal(ws.localAddress, undefined);
+  ws.login.check('domain.list');
+  // Without a user, the WebSocket may call nothing but auth.*.
+  const anonymous = newConnectionState(
+    { peer: 'ws', local: { kind: 'websocket', address: '127.0.0.1', port: 9090 } },
+    policy,
+  );
+  assert.throws(() => anonymous.login.check('domain.list'), { code: 'AUTH_REQUIRED' });
+  // Over tcp with SASL, a user claimed by the transport does not replace the login.
+  const tcp = newConnectionState(
+    { peer: 'tcp', local: { kind: 'tcp', address: '127.0.0.1', port: 1 }, user: 'anna' },
+    { ...policy, tcp: true },
+  );
+  assert.equal(tcp.login.authenticated, false);
+  assert.equal(tcp.login.user, undefined);
+});

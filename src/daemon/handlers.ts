@@ -20,6 +20,7 @@ import {
 import type { JobStats } from '../rpc/schema/migration.js';
 import type { CallContext, ConnectionInfo, Handlers, LocalEndpoint } from '../rpc/index.js';
 import type { Methods } from '../rpc/methods.js';
+import type { ConsoleMethodName } from '../rpc/schema/console.js';
 import type { CpuMethodName } from '../rpc/schema/cpu-methods.js';
 import type { LinkMethodName } from '../rpc/schema/link.js';
 import type { PreflightMethodName } from '../rpc/schema/preflight.js';
@@ -56,19 +57,25 @@ const NO_LOGIN: LoginPolicy = {
   log: { info: () => undefined, warn: () => undefined, error: () => undefined },
 };
 
-/** The state of a new connection (RpcServer's createState). */
+/**
+ * The state of a new connection (RpcServer's createState). A web console WebSocket always
+ * needs a login, which its upgrade already did (the session's user, `info.user`); the user a
+ * transport claims is taken from the console's WebSocket only, never over tcp or tls.
+ */
 export function newConnectionState(
-  info: Pick<ConnectionInfo, 'local' | 'peer'>,
+  info: Pick<ConnectionInfo, 'local' | 'peer'> & { readonly user?: string | undefined },
   policy: LoginPolicy = NO_LOGIN,
 ): ConnectionState {
   const { local } = info;
   const network = local?.kind === 'tcp' || local?.kind === 'tls';
-  const required = (local?.kind === 'tcp' && policy.tcp) || (local?.kind === 'tls' && policy.tls);
+  const viaConsole = local?.kind === 'websocket';
+  const required =
+    (local?.kind === 'tcp' && policy.tcp) || (local?.kind === 'tls' && policy.tls) || viaConsole;
   return {
     events: false,
     transport: local?.kind,
     localAddress: network ? local.address : undefined,
-    login: new ConnectionLogin(info.peer, required, policy),
+    login: new ConnectionLogin(info.peer, required, policy, viaConsole ? info.user : undefined),
   };
 }
 
@@ -118,7 +125,12 @@ export function createHandlers(
   migration: MigrationServices,
 ): Omit<
   Handlers<Methods, ConnectionState>,
-  StorageMethodName | DirtyRateMethodName | CpuMethodName | PreflightMethodName | LinkMethodName
+  | StorageMethodName
+  | DirtyRateMethodName
+  | CpuMethodName
+  | PreflightMethodName
+  | LinkMethodName
+  | ConsoleMethodName
 > {
   return {
     'auth.list': (_p, ctx) => ({ mechanisms: ctx.connection.state.login.mechanisms() }),

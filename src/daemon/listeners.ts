@@ -1,9 +1,11 @@
 /**
- * ferryd's listeners: the root-only unix socket always, TCP and TLS when ferryd.conf asks.
+ * ferryd's listeners: the root-only unix socket always, TCP, TLS and the web console when
+ * ferryd.conf asks.
  * All open or none do: a listener that cannot open closes the ones already open, and the
  * error says which address or file is at fault.
  * @module
  */
+import type { ConsoleServer } from '../console/index.js';
 import { messageOf } from '../common/errors.js';
 import {
   formatHostPort,
@@ -30,13 +32,21 @@ export interface Listeners {
   /** `HOST:PORT` actually bound (the real port when 0 was asked for), for the ready line. */
   readonly tcpAddress: string | undefined;
   readonly tlsAddress: string | undefined;
+  readonly console: ConsoleServer | undefined;
+  /** The console's `HOST:PORT` and URL, for the ready line. */
+  readonly consoleAddress: string | undefined;
+  readonly consoleUrl: string | undefined;
 }
 
-/** Opens every listener `config` asks for, handing each connection to `handle`. */
+/**
+ * Opens every listener `config` asks for, handing each connection to `handle`; `openConsole`
+ * opens the web console's (when console_enabled = 1), last.
+ */
 export async function openListeners(
   config: DaemonConfig,
   handle: (transport: Transport) => void,
   log: ListenerLog,
+  openConsole?: () => Promise<ConsoleServer>,
 ): Promise<Listeners> {
   const common = {
     maxFrameBytes: config.maxFrameBytes,
@@ -67,9 +77,21 @@ export async function openListeners(
             onRefused: (refusal) => log.warn({ ...refusal }, 'TLS client refused'),
             onAccepted: (info) => log.info({ ...info }, 'TLS client accepted'),
           });
+    if (tls !== undefined) opened.push(tls);
+    const web =
+      config.console === undefined || openConsole === undefined ? undefined : await openConsole();
     const address = (l: TcpListener | undefined): string | undefined =>
       l === undefined ? undefined : formatHostPort(l.address.address, l.address.port);
-    return { unix, tcp, tls, tcpAddress: address(tcp), tlsAddress: address(tls) };
+    return {
+      unix,
+      tcp,
+      tls,
+      tcpAddress: address(tcp),
+      tlsAddress: address(tls),
+      console: web,
+      consoleAddress: web === undefined ? undefined : formatHostPort(web.address, web.port),
+      consoleUrl: web?.url,
+    };
   } catch (err) {
     await Promise.all(opened.map((l) => l.close()));
     throw err;
@@ -78,5 +100,10 @@ export async function openListeners(
 
 /** Closes every listener and the connections they accepted. */
 export async function closeListeners(listeners: Listeners): Promise<void> {
-  await Promise.all([listeners.unix.close(), listeners.tcp?.close(), listeners.tls?.close()]);
+  await Promise.all([
+    listeners.unix.close(),
+    listeners.tcp?.close(),
+    listeners.tls?.close(),
+    listeners.console?.close(),
+  ]);
 }

@@ -6,14 +6,17 @@
  * @module
  */
 import { mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { pino } from 'pino';
 import { accountsFileProblem } from '../auth/index.js';
+import { KNOWN_HOSTS_FILE, KnownHostsStore, RemoteHosts, startConsole } from '../console/index.js';
 import { messageOf } from '../common/errors.js';
 import { FERRY_VERSION } from '../common/version.js';
 import { DomainManager, loadHostUuid } from '../host/index.js';
 import { IncomingMigrations, MigrationJournal, recoverJobs } from '../migration/index.js';
+import { connectPeer } from '../migration/peer.js';
 import { acceleratorFor, machineFor, probeQemuVersion } from '../qemu/index.js';
 import { qemuHostFacts } from '../qemu/probe.js';
 import { checkMachineTypeForStart, type MachineTypePolicy } from '../preflight/index.js';
@@ -32,6 +35,7 @@ import { createLinkHandlers } from './link-handlers.js';
 import { createStorageHandlers } from './storage-handlers.js';
 import { createDirtyRateHandlers } from './dirty-rate-handlers.js';
 import { createCpuHandlers } from './cpu-handlers.js';
+import { createConsoleHandlers } from './console-handlers.js';
 import { HostCpus } from '../cpu/host-cpus.js';
 import { PoolManager, VolumeService } from '../storage/index.js';
 
@@ -143,7 +147,7 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
     accountsFile: config.accountsFile,
     log,
   };
-  if (loginPolicy.tcp || loginPolicy.tls) {
+  if (loginPolicy.tcp || loginPolicy.tls || config.console !== undefined) {
     const problem = await accountsFileProblem(config.accountsFile);
     if (problem !== undefined) log.warn({ accountsFile: config.accountsFile }, problem);
   }
@@ -200,6 +204,18 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
     keepalive: config.keepalive,
     autoResume: config.postcopyAutoResume,
   });
+  // The console's remote hosts, reached as a migration reaches its destination: ferryd's own
+  // credentials (/etc/ferry/auth.conf as root).
+  const consoleHosts = new RemoteHosts({
+    store: new KnownHostsStore(join(config.stateDir, KNOWN_HOSTS_FILE)),
+    connect: (uri) =>
+      connectPeer(uri, {
+        role: 'host',
+        keepalive: config.keepalive,
+        onWarning: (text) => log.warn({ uri }, text),
+      }),
+    localHostname: hostname(),
+  });
   server.implementAll({
     ...createHandlers(domains, { hostUuid, qemuVersion }, migration),
     ...createStorageHandlers(pools, volumes),
@@ -207,12 +223,33 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
     ...createCpuHandlers(cpus),
     ...createPreflightHandlers(preflight),
     ...createLinkHandlers(),
+    ...createConsoleHandlers(consoleHosts),
   });
   domains.on('event', (ev) => server.broadcast('domain.event', ev, (conn) => conn.state.events));
 
   let listeners;
   try {
-    listeners = await openListeners(config, server.handle.bind(server), log);
+    const web = config.console;
+    listeners = await openListeners(
+      config,
+      server.handle.bind(server),
+      log,
+      web === undefined
+        ? undefined
+        : () =>
+            startConsole({
+              address: web.address,
+              port: web.port,
+              tls: web.tls,
+              webDir: web.webDir,
+              accountsFile: config.accountsFile,
+              hostname: hostname(),
+              maxFrameBytes: config.maxFrameBytes,
+              handle: server.handle.bind(server),
+              hosts: consoleHosts,
+              log,
+            }),
+    );
   } catch (err) {
     log.error({ err: messageOf(err) }, 'cannot listen');
     process.stderr.write(`error: ${messageOf(err)}\n`);
@@ -227,6 +264,8 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
       socket: config.socket,
       tcp: listeners.tcpAddress,
       tls: listeners.tlsAddress,
+      console: listeners.consoleAddress,
+      consoleUrl: listeners.consoleUrl,
       hostUuid,
       qemu: qemuVersion,
       version: FERRY_VERSION,
@@ -243,6 +282,7 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
     process.once('SIGINT', () => stop('SIGINT'));
   });
   await closeListeners(listeners);
+  consoleHosts.close();
   server.close();
   domains.detachAll();
   pools.detachAll();

@@ -21,6 +21,8 @@ export interface ConnectPeerOptions {
   keepalive?: KeepaliveOptions | undefined;
   /** Receives warnings for the log (e.g. that `no_verify=1` skips the certificate checks). */
   onWarning?: ((text: string) => void) | undefined;
+  /** What the peer is to this ferryd, for error messages (default `destination`). */
+  role?: string;
 }
 
 /**
@@ -34,7 +36,7 @@ export async function connectPeer(
   options: ConnectPeerOptions = {},
 ): Promise<PeerClient> {
   const parsed = parseConnectionUri(uri);
-  const { keepalive, onWarning } = options;
+  const { keepalive, onWarning, role = 'destination' } = options;
   try {
     return await connectUri(parsed, METHODS, {
       timeoutMs: 60_000,
@@ -46,11 +48,11 @@ export async function connectPeer(
     });
   } catch (err) {
     if (err instanceof FerryError && err.code === 'AUTH_FAILED')
-      throw new FerryError('AUTH_FAILED', `Cannot log in to destination ${uri}: ${err.message}`, {
+      throw new FerryError('AUTH_FAILED', `Cannot log in to ${role} ${uri}: ${err.message}`, {
         cause: err,
       });
     if (err instanceof FerryError && err.code !== 'CONNECT_FAILED') throw err;
-    throw new FerryError('CONNECT_FAILED', `Cannot reach destination ${uri}: ${messageOf(err)}`, {
+    throw new FerryError('CONNECT_FAILED', `Cannot reach ${role} ${uri}: ${messageOf(err)}`, {
       cause: err,
     });
   }

@@ -61,6 +61,7 @@ export class RpcClient<M extends MethodTable> implements TypedClient<M> {
   readonly #timeoutMs: number;
   readonly #pending = new Map<RpcId, Pending>();
   readonly #listeners = new Map<string, Set<(params: unknown) => void>>();
+  readonly #anyListeners = new Set<(method: string, params: unknown) => void>();
   #nextId = 1;
   #closeError: FerryError | undefined;
   // A fatal error the server reported (id null) just before hanging up: the best
@@ -97,12 +98,34 @@ export class RpcClient<M extends MethodTable> implements TypedClient<M> {
     params: ParamsIn<M, K>,
     options: CallOptions = {},
   ): Promise<ResultOut<M, K>> {
+    const spec = this.#methods?.get(method);
+    if (this.#methods !== undefined && spec === undefined)
+      return Promise.reject(new FerryError('METHOD_NOT_FOUND', `Unknown method '${method}'`));
+    return this.#request(method, params, spec, options) as Promise<ResultOut<M, K>>;
+  }
+
+  /**
+   * Forwards a call as it is, for a relay (the web console's to a remote ferryd): any method
+   * name, params unchecked, the result passed on unchecked (the server validated it), errors
+   * rebuilt as FerryErrors with their code and data.
+   */
+  callRaw(method: string, params: unknown, options: CallOptions = {}): Promise<unknown> {
+    return this.#request(method, params, undefined, options);
+  }
+
+  /** Subscribes to every server notification (a relay forwards them); returns an unsubscribe. */
+  onAnyNotification(cb: (method: string, params: unknown) => void): () => void {
+    this.#anyListeners.add(cb);
+    return () => this.#anyListeners.delete(cb);
+  }
+
+  #request(
+    method: string,
+    params: unknown,
+    spec: MethodSpec | undefined,
+    options: CallOptions,
+  ): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      const spec = this.#methods?.get(method);
-      if (this.#methods !== undefined && spec === undefined) {
-        reject(new FerryError('METHOD_NOT_FOUND', `Unknown method '${method}'`));
-        return;
-      }
       if (this.#transport.closed) {
         reject(this.#closeError ?? closedError());
         return;
@@ -134,7 +157,7 @@ export class RpcClient<M extends MethodTable> implements TypedClient<M> {
       this.#pending.set(id, {
         method,
         spec,
-        resolve: resolve as (v: unknown) => void,
+        resolve,
         reject,
         dispose,
       });
@@ -207,6 +230,13 @@ export class RpcClient<M extends MethodTable> implements TypedClient<M> {
         for (const cb of this.#listeners.get(msg.method) ?? []) {
           try {
             cb(msg.params);
+          } catch (err) {
+            this.#log.error({ err, method: msg.method }, 'Notification listener failed');
+          }
+        }
+        for (const cb of this.#anyListeners) {
+          try {
+            cb(msg.method, msg.params);
           } catch (err) {
             this.#log.error({ err, method: msg.method }, 'Notification listener failed');
           }

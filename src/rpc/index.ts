@@ -62,6 +62,8 @@ export type {
 } from './protocol.js';
 export {
   StreamTransport,
+  WebSocketTransport,
+  WS_CLOSE,
   connectTcp,
   connectTls,
   connectUnix,
@@ -85,4 +87,5 @@ export type {
   StreamTransportOptions,
   Transport,
   UnixListener,
+  WebSocketTransportOptions,
 } from './transport/index.js';

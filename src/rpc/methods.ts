@@ -17,6 +17,7 @@ import {
   ResumeParams,
   ResumeResult,
 } from './schema/migration.js';
+import { CONSOLE_METHODS } from './schema/console.js';
 import { DIRTY_RATE_METHODS } from './schema/dirty-rate.js';
 import { CPU_METHODS } from './schema/cpu-methods.js';
 import { LINK_METHODS } from './schema/link.js';
@@ -211,6 +212,7 @@ export const METHODS = {
   ...CPU_METHODS,
   ...PREFLIGHT_METHODS,
   ...LINK_METHODS,
+  ...CONSOLE_METHODS,
 } as const;
 
 /** Notifications ferryd pushes to subscribed connections. */

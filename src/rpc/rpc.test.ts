@@ -353,3 +353,19 @@ void test('an oversize request closes the connection; pending calls get the reas
   assert.match(Buffer.concat(received).toString(), /"id":null,"error":\{"code":-32600/);
   assert.equal((await (await connect()).call('math.add', { a: 1, b: 1 })).sum, 2);
 });
+
+void test('callRaw forwards any call unchecked; onAnyNotification sees every notification', async (t) => {
+  const { connect } = await start(t);
+  const client = await connect();
+  const seen: [string, unknown][] = [];
+  client.onAnyNotification((method, params) => seen.push([method, params]));
+  assert.deepEqual(await client.callRaw('math.add', { a: 1, b: 2 }), { sum: 3 });
+  assert.equal(await client.callRaw('echo.text', { text: 'x' }), 'x');
+  assert.deepEqual(seen, [['echo.seen', { text: 'x' }]]);
+  // No table check on this side: the server answers for unknown methods and bad params.
+  assert.equal((await rejection(client.callRaw('math.sub', {}))).code, 'METHOD_NOT_FOUND');
+  assert.equal((await rejection(client.callRaw('math.add', { a: 'no' }))).code, 'INVALID_ARG');
+  const err = await rejection(client.callRaw('fail.ferry', {}));
+  assert.equal(err.code, 'NO_DOMAIN');
+  assert.deepEqual(err.data, { domain: 'vm9' });
+});

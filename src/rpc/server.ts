@@ -81,6 +81,8 @@ export interface ConnectionInfo {
   readonly peer: string;
   /** The endpoint the client connected to (see {@link Transport.local}). */
   readonly local: LocalEndpoint | undefined;
+  /** Who the transport authenticated its peer as (see {@link Transport.user}), if it did. */
+  readonly user: string | undefined;
 }
 
 // Stored handlers have their params erased to `never` so every Handler<M, K, S> fits.
@@ -191,7 +193,7 @@ export class RpcServer<M extends MethodTable, S = undefined> {
     let state: S;
     try {
       state = this.#createState
-        ? this.#createState({ id, peer, local: transport.local })
+        ? this.#createState({ id, peer, local: transport.local, user: transport.user })
         : (undefined as S);
     } catch (err) {
       this.#log.error({ err, conn: id, peer }, 'Cannot set up connection state');

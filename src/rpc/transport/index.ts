@@ -13,7 +13,7 @@ import type { JsonObject } from '../framing.js';
  */
 export type LocalEndpoint =
   | { readonly kind: 'unix'; readonly path: string }
-  | { readonly kind: 'tcp' | 'tls'; readonly address: string; readonly port: number };
+  | { readonly kind: 'tcp' | 'tls' | 'websocket'; readonly address: string; readonly port: number };
 
 /** Called once when a transport closes; `reason` is set when it closed because of a failure. */
 export type CloseListener = (reason: FerryError | undefined) => void;
@@ -24,6 +24,12 @@ export interface Transport {
   readonly peer: string;
   /** This side's endpoint, when it has a name (an unnamed unix client socket has none). */
   readonly local: LocalEndpoint | undefined;
+  /**
+   * Who the peer is when the transport itself authenticated it before any RPC (the web
+   * console's WebSocket: the upgrade required a signed-in session); undefined otherwise, and
+   * then the RPC layer's own login decides.
+   */
+  readonly user?: string | undefined;
   /** True once closed locally or by the peer; sends are then dropped. */
   readonly closed: boolean;
   /**
@@ -56,4 +62,6 @@ export type {
   TlsRefusal,
   TlsServerFiles,
 } from './tls.js';
+export { WebSocketTransport, WS_CLOSE } from './websocket.js';
+export type { WebSocketTransportOptions } from './websocket.js';
 export type { ConnectTcpOptions, ListenTcpOptions, TcpListener } from './tcp.js';
