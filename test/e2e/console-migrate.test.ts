@@ -33,7 +33,7 @@ import {
   waitForGuestRow,
   waitForText,
 } from './console-pages.js';
-import { ACCOUNT, useConsoleTestbed } from './console-testbed.js';
+import { ACCOUNT, ROOT_ONLY, useConsoleTestbed } from './console-testbed.js';
 
 /** Guests that survive pre-copy under TCG (≤ 20 MiB/s of dirtying) and beat often. */
 const GUEST = { hbMs: 200, dirtyMiB: 4, dirtyRate: 4 } as const;
@@ -58,7 +58,7 @@ function defineQ35(host: TestbedHost, name: string): Promise<string> {
 
 void test(
   'console: hosts, preflight, cancel, Temporary and Permanent migration',
-  { timeout: 420_000 },
+  { ...ROOT_ONLY, timeout: 420_000 },
   async (t) => {
     const { browser, base, hosts } = await useConsoleTestbed(t, {
       hosts: 2,

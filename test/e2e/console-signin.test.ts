@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { newContext, shot, signIn, type InPage, type Page } from './browser.js';
-import { ACCOUNT, useConsoleTestbed } from './console-testbed.js';
+import { ACCOUNT, ROOT_ONLY, useConsoleTestbed } from './console-testbed.js';
 
 /** What a WebSocket to `path` on the page's own origin did: 'open', or 'closed CODE'. */
 function tryWebSocket(page: Page, path: string): Promise<string> {
@@ -52,7 +52,7 @@ async function submitLogin(page: Page, user: string, password: string): Promise<
 
 void test(
   'console sign-in, refusals without a session, sign-out',
-  { timeout: 180_000 },
+  { ...ROOT_ONLY, timeout: 180_000 },
   async (t) => {
     const { browser, base } = await useConsoleTestbed(t, { hosts: 1 });
     const url = (path: string): string => new URL(path, base).href;

@@ -10,6 +10,10 @@ import { execOk } from '../helpers/remote.js';
 import { launchBrowserIn, type Browser } from './browser.js';
 
 /** The console on the first host: its own loopback (the default address), port 9090. */
+/** The browser runs in a host's network namespace: testbeds without root have none. */
+export const ROOT_ONLY =
+  process.getuid?.() === 0 ? {} : { skip: 'needs root (network namespaces)' };
+
 export const CONSOLE_CONFIG = 'console_enabled = 1\nconsole_port = 9090\n';
 export const CONSOLE_URL = 'http://127.0.0.1:9090/';
 /** The console account, made with `ferry auth-add` (the accounts qemu+tcp logins use). */
