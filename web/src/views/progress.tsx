@@ -155,7 +155,15 @@ export function MigrationProgress({ run }: { run: MigrationRun }) {
         </div>
         <dl class="stats">
           <Stat label="Throughput" value={formatRate(s?.throughput ?? 0)} />
-          <Stat label="Dirty rate" value={formatRate(s?.dirtyRate ?? 0)} />
+          <Stat
+            label="Dirty rate"
+            value={
+              // QEMU first measures it at the end of the first pass; 0 before that means "not yet".
+              (s?.iteration ?? 0) <= 1 && !s?.dirtyRate
+                ? 'after pass 1'
+                : formatRate(s?.dirtyRate ?? 0)
+            }
+          />
           <Stat label="Iteration" value={s?.iteration === undefined ? '—' : String(s.iteration)} />
           <Stat label="Expected downtime" value={formatMs(s?.expectedDowntimeMs)} />
           <Stat label="Memory remaining" value={formatBytes(s?.memoryRemaining ?? 0)} />
