@@ -9,6 +9,7 @@ import { FERRY_VERSION } from '../common/version.js';
 import { registerAuth } from './commands/auth.js';
 import { registerDirtyRate } from './commands/dirty-rate.js';
 import { registerCpu } from './commands/cpu.js';
+import { registerFleet } from './commands/fleet.js';
 import { registerEdit } from './commands/edit.js';
 import { registerHost } from './commands/host.js';
 import { registerJobs } from './commands/jobs.js';
@@ -61,6 +62,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   registerVolumes(program, ctx);
   registerDirtyRate(program, ctx);
   registerCpu(program, ctx);
+  registerFleet(program, ctx);
   for (const cmd of program.commands) cmd.exitOverride();
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -19,7 +19,7 @@ import { FerryError, messageOf } from '../common/errors.js';
 import { describeErrno } from '../common/node/errno.js';
 import { DEFAULT_MAX_FRAME_BYTES, formatHostPort, type Transport } from '../rpc/index.js';
 import { SESSION_COOKIE, parseCookies } from './cookies.js';
-import type { RemoteHosts } from './remote-hosts.js';
+import type { FleetMembers } from '../fleet/index.js';
 import { setSecurityHeaders } from './security-headers.js';
 import { SessionStore, type SessionStoreOptions } from './sessions.js';
 import { getLogin, postLogin, postLogout, type SignInLog } from './sign-in.js';
@@ -47,7 +47,7 @@ export interface ConsoleOptions {
   maxFrameBytes?: number;
   /** Serves one local RPC connection (RpcServer.handle). */
   handle: (transport: Transport) => void;
-  hosts: RemoteHosts;
+  hosts: FleetMembers;
   log: ConsoleLog;
   sessions?: SessionStoreOptions;
   limiter?: SignInLimiterOptions;

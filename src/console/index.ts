@@ -7,7 +7,4 @@
  */
 export { DEFAULT_WEB_DIR, startConsole } from './console-server.js';
 export type { ConsoleLog, ConsoleOptions, ConsoleServer } from './console-server.js';
-export { KNOWN_HOSTS_FILE, KnownHostsStore, hostIdOf } from './known-hosts.js';
-export type { KnownHost } from './known-hosts.js';
-export { LOCAL_HOST_ID, LOCAL_URI, RemoteHosts } from './remote-hosts.js';
-export type { ConnectHost, HostClient, RemoteHostsOptions } from './remote-hosts.js';
+export type { ConnectHost, HostClient, FleetMembersOptions } from '../fleet/index.js';

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { FerryError } from '../common/errors.js';
 import type { CloseListener, JsonObject, Transport } from '../rpc/index.js';
 import { relayToHost } from './relay.js';
-import type { HostClient } from './remote-hosts.js';
+import type { HostClient } from '../fleet/index.js';
 
 /** The page's side, in memory: what the relay sends it, and how it was closed. */
 class FakeBrowser implements Transport {

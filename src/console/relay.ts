@@ -17,7 +17,7 @@ import {
   type JsonObject,
   type Transport,
 } from '../rpc/index.js';
-import type { HostClient } from './remote-hosts.js';
+import type { HostClient } from '../fleet/index.js';
 
 /** Requests one page may have running on the peer at once; further input waits. */
 const MAX_IN_FLIGHT = 64;

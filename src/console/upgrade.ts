@@ -13,7 +13,7 @@ import { FerryError, messageOf } from '../common/errors.js';
 import { WebSocketTransport, formatHostPort, type Transport } from '../rpc/index.js';
 import { SESSION_COOKIE, parseCookies, sameToken } from './cookies.js';
 import { relayToHost, type RelayLog } from './relay.js';
-import { LOCAL_HOST_ID, type RemoteHosts } from './remote-hosts.js';
+import { LOCAL_HOST_ID, type FleetMembers } from '../fleet/index.js';
 import { SECURITY_HEADERS } from './security-headers.js';
 import type { SessionStore } from './sessions.js';
 import { clientAddress } from './sign-in.js';
@@ -25,7 +25,7 @@ export interface UpgradeContext {
   readonly maxFrameBytes: number;
   /** Serves a local connection (RpcServer.handle). */
   readonly handleLocal: (transport: Transport) => void;
-  readonly hosts: RemoteHosts;
+  readonly hosts: FleetMembers;
   readonly log: RelayLog;
 }
 

@@ -20,7 +20,8 @@ import {
 import type { JobStats } from '../rpc/schema/migration.js';
 import type { CallContext, ConnectionInfo, Handlers, LocalEndpoint } from '../rpc/index.js';
 import type { Methods } from '../rpc/methods.js';
-import type { ConsoleMethodName } from '../rpc/schema/console.js';
+import type { FleetMethodName } from '../rpc/schema/fleet.js';
+import type { FleetPlanMethodName } from '../rpc/schema/fleet-plan.js';
 import type { CpuMethodName } from '../rpc/schema/cpu-methods.js';
 import type { LinkMethodName } from '../rpc/schema/link.js';
 import type { PreflightMethodName } from '../rpc/schema/preflight.js';
@@ -130,7 +131,8 @@ export function createHandlers(
   | CpuMethodName
   | PreflightMethodName
   | LinkMethodName
-  | ConsoleMethodName
+  | FleetMethodName
+  | FleetPlanMethodName
 > {
   return {
     'auth.list': (_p, ctx) => ({ mechanisms: ctx.connection.state.login.mechanisms() }),

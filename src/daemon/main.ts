@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { pino } from 'pino';
 import { accountsFileProblem } from '../auth/index.js';
-import { KNOWN_HOSTS_FILE, KnownHostsStore, RemoteHosts, startConsole } from '../console/index.js';
+import { startConsole } from '../console/index.js';
+import { FLEET_HOSTS_FILE, FleetMembers, FleetStore, PlanStore } from '../fleet/index.js';
 import { messageOf } from '../common/errors.js';
 import { FERRY_VERSION } from '../common/version.js';
 import { DomainManager, loadHostUuid } from '../host/index.js';
@@ -35,7 +36,10 @@ import { createLinkHandlers } from './link-handlers.js';
 import { createStorageHandlers } from './storage-handlers.js';
 import { createDirtyRateHandlers } from './dirty-rate-handlers.js';
 import { createCpuHandlers } from './cpu-handlers.js';
-import { createConsoleHandlers } from './console-handlers.js';
+import { createFleetHandlers } from './fleet-handlers.js';
+import { createFleetPlanHandlers } from './fleet-plan-handlers.js';
+import { createFleetRunHandlers } from './fleet-run-handlers.js';
+import { createFleetCpuHandlers } from './fleet-cpu-handlers.js';
 import { HostCpus } from '../cpu/host-cpus.js';
 import { PoolManager, VolumeService } from '../storage/index.js';
 
@@ -204,10 +208,10 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
     keepalive: config.keepalive,
     autoResume: config.postcopyAutoResume,
   });
-  // The console's remote hosts, reached as a migration reaches its destination: ferryd's own
-  // credentials (/etc/ferry/auth.conf as root).
-  const consoleHosts = new RemoteHosts({
-    store: new KnownHostsStore(join(config.stateDir, KNOWN_HOSTS_FILE)),
+  // The fleet's remote hosts (the console's too), reached as a migration reaches its
+  // destination: ferryd's own credentials (/etc/ferry/auth.conf as root).
+  const fleet = new FleetMembers({
+    store: new FleetStore(join(config.stateDir, FLEET_HOSTS_FILE)),
     connect: (uri) =>
       connectPeer(uri, {
         role: 'host',
@@ -216,6 +220,8 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
       }),
     localHostname: hostname(),
   });
+  // Plans fleet.plan made, for fleet.run.
+  const plans = new PlanStore();
   server.implementAll({
     ...createHandlers(domains, { hostUuid, qemuVersion }, migration),
     ...createStorageHandlers(pools, volumes),
@@ -223,7 +229,10 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
     ...createCpuHandlers(cpus),
     ...createPreflightHandlers(preflight),
     ...createLinkHandlers(),
-    ...createConsoleHandlers(consoleHosts),
+    ...createFleetHandlers(fleet),
+    ...createFleetPlanHandlers(plans),
+    ...createFleetRunHandlers(plans),
+    ...createFleetCpuHandlers(),
   });
   domains.on('event', (ev) => server.broadcast('domain.event', ev, (conn) => conn.state.events));
 
@@ -246,7 +255,7 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
               hostname: hostname(),
               maxFrameBytes: config.maxFrameBytes,
               handle: server.handle.bind(server),
-              hosts: consoleHosts,
+              hosts: fleet,
               log,
             }),
     );
@@ -282,7 +291,7 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
     process.once('SIGINT', () => stop('SIGINT'));
   });
   await closeListeners(listeners);
-  consoleHosts.close();
+  fleet.close();
   server.close();
   domains.detachAll();
   pools.detachAll();

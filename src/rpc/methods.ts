@@ -17,7 +17,8 @@ import {
   ResumeParams,
   ResumeResult,
 } from './schema/migration.js';
-import { CONSOLE_METHODS } from './schema/console.js';
+import { FLEET_METHODS } from './schema/fleet.js';
+import { FLEET_PLAN_METHODS, PlanProgress } from './schema/fleet-plan.js';
 import { DIRTY_RATE_METHODS } from './schema/dirty-rate.js';
 import { CPU_METHODS } from './schema/cpu-methods.js';
 import { LINK_METHODS } from './schema/link.js';
@@ -212,13 +213,15 @@ export const METHODS = {
   ...CPU_METHODS,
   ...PREFLIGHT_METHODS,
   ...LINK_METHODS,
-  ...CONSOLE_METHODS,
+  ...FLEET_METHODS,
+  ...FLEET_PLAN_METHODS,
 } as const;
 
 /** Notifications ferryd pushes to subscribed connections. */
 export const NOTIFICATIONS = {
   'domain.event': DomainEvent,
   'job.progress': JobStats.extend({ name: z.string() }),
+  'fleet.progress': PlanProgress,
 } as const;
 
 export type Methods = typeof METHODS;

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { TestbedHost } from '../../src/testbed/index.js';
 import { guestXml } from '../helpers/guest.js';
-import { assertOneLife, keepsBeating } from '../helpers/migration.js';
+import { assertOneLife, jobField, keepsBeating, waitUntil } from '../helpers/migration.js';
 import { listOf, startGuestOn } from '../helpers/remote.js';
 import { newContext, PHONE, scrollsSideways, shot, signIn, type Page } from './browser.js';
 import {
@@ -227,39 +227,65 @@ void test(
       },
     );
 
-    await t.test('Permanent: persistent on h2, gone from h1', async () => {
-      await openGuest(page, base, 'h1', 'vm-b');
-      const dialog = await fillMigrateDialog(page, 'vm-b', {
-        destination: 'h2',
-        uri: h2.tcpUri,
-        type: 'Permanent',
-      });
-      await confirmMigrate(dialog);
-      const result = resultSection(page);
-      await waitForText(result, /Migration completed/, 120_000);
-      await shot(page, 'migrate-10-permanent-completed');
-      await result.getByRole('link', { name: 'Open vm-b on h2' }).click();
-      assert.equal(await waitForText(guestState(page), /running/), 'running');
+    await t.test(
+      'Permanent, with max downtime set and post-copy switched from the page: persistent on h2, gone from h1',
+      async () => {
+        await openGuest(page, base, 'h1', 'vm-b');
+        // Capped and with post-copy allowed only after 10 minutes: the switch is the button's.
+        const dialog = await fillMigrateDialog(page, 'vm-b', {
+          destination: 'h2',
+          uri: h2.tcpUri,
+          type: 'Permanent',
+          bandwidthMiBs: 4,
+          postcopyAfterS: 600,
+        });
+        await confirmMigrate(dialog);
+        await waitForText(page.getByTestId('migration-phase'), /^Pre-copy/);
+        const progress = progressSection(page);
+        await progress.getByLabel('Max downtime (ms)').fill('700');
+        await progress.getByRole('button', { name: 'Set max downtime' }).click();
+        await waitUntil(
+          'the max downtime set from the page to reach ferryd',
+          async () => (await h1.ferryOk('migrate-getmaxdowntime', 'vm-b')).trim() === '700',
+          30_000,
+        );
+        await progress.getByRole('button', { name: 'Switch to post-copy' }).click();
+        await waitForText(page.getByTestId('migration-phase'), /^(Post-copy|Completed)/);
+        assert.equal(await progress.getByRole('alert').count(), 0, 'the switch was accepted');
+        const result = resultSection(page);
+        await waitForText(result, /Migration completed/, 120_000);
+        await shot(page, 'migrate-10-permanent-completed');
+        await result.getByRole('link', { name: 'Open vm-b on h2' }).click();
+        assert.equal(await waitForText(guestState(page), /running/), 'running');
 
-      assert.equal(
-        (await listOf(h1)).find(([n]) => n === 'vm-b'),
-        undefined,
-        'vm-b left h1',
-      );
-      assert.equal((await listOf(h2)).find(([n]) => n === 'vm-b')?.[1], 'running');
-      assert.equal(await persistentOn(h2, 'vm-b'), 'yes');
-      await keepsBeating(serialB);
-      assertOneLife(serialB);
-      // The hosts page follows by events: vm-b under h2 now, not under h1.
-      await openHosts(page, base);
-      await waitForGuestRow(page, 'h2', 'vm-b', 'running');
-      assert.equal(
-        await page
-          .getByRole('table', { name: 'Guests on h1' })
-          .getByRole('link', { name: 'vm-b', exact: true })
-          .count(),
-        0,
-      );
-    });
+        assert.equal(
+          (await listOf(h1)).find(([n]) => n === 'vm-b'),
+          undefined,
+          'vm-b left h1',
+        );
+        assert.equal((await listOf(h2)).find(([n]) => n === 'vm-b')?.[1], 'running');
+        assert.equal(await persistentOn(h2, 'vm-b'), 'yes');
+        await keepsBeating(serialB);
+        assertOneLife(serialB);
+        // The hosts page follows by events: vm-b under h2 now, not under h1.
+        await openHosts(page, base);
+        await waitForGuestRow(page, 'h2', 'vm-b', 'running');
+        assert.equal(
+          await page
+            .getByRole('table', { name: 'Guests on h1' })
+            .getByRole('link', { name: 'vm-b', exact: true })
+            .count(),
+          0,
+        );
+        const { stdout: done } = await h2.ferry('domjobinfo', 'vm-b', '--completed');
+        t.diagnostic(`pages vm-b asked for in post-copy: ${jobField(done, 'Postcopy requests')}`);
+
+        // Forgetting h2: its section goes, h1's stays; h2 itself is untouched.
+        await hostSection(page, 'h2').getByRole('button', { name: 'Remove host h2' }).click();
+        await hostSection(page, 'h2').waitFor({ state: 'detached' });
+        await waitForGuestRow(page, 'h1', 'vm-a', 'shut off');
+        assert.equal((await listOf(h2)).find(([n]) => n === 'vm-b')?.[1], 'running');
+      },
+    );
   },
 );

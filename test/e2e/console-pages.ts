@@ -78,6 +78,8 @@ export interface MigrateChoices {
   type: 'Permanent' | 'Temporary';
   /** "Bandwidth limit (MiB/s)" under Advanced. */
   bandwidthMiBs?: number;
+  /** "Post-copy after (s)" under Advanced: what lets "Switch to post-copy" act. */
+  postcopyAfterS?: number;
 }
 
 /** Opens the Migrate dialog of the guest whose page is shown and fills it in. */
@@ -99,10 +101,12 @@ export async function fillMigrateDialog(
   await select.selectOption({ label });
   assert.equal(await dialog.getByLabel('Destination URI').inputValue(), choices.uri);
   await dialog.getByRole('radio', { name: new RegExp(`^${choices.type}`) }).check();
-  if (choices.bandwidthMiBs !== undefined) {
+  if (choices.bandwidthMiBs !== undefined || choices.postcopyAfterS !== undefined)
     await dialog.getByText('Advanced', { exact: true }).click();
+  if (choices.bandwidthMiBs !== undefined)
     await dialog.getByLabel('Bandwidth limit (MiB/s)').fill(String(choices.bandwidthMiBs));
-  }
+  if (choices.postcopyAfterS !== undefined)
+    await dialog.getByLabel('Post-copy after (s)').fill(String(choices.postcopyAfterS));
   return dialog;
 }
 

@@ -290,13 +290,13 @@ void test(
     const target: ConsoleTarget = { url };
     const session = await openSession(target, 'anna', PASSWORD);
     const local = await openSocket(target, session);
-    const hostsFile = join(d1.stateDir, 'console-hosts.json');
+    const hostsFile = join(d1.stateDir, 'fleet-hosts.json');
 
-    const bad = await local.call('console.addHost', { uri: 'http://h2/' });
+    const bad = await local.call('fleet.addHost', { uri: 'http://h2/' });
     assert.equal(bad.error?.code, -32602);
     assert.match(bad.error.message, /^Invalid connection URI 'http:\/\/h2\/'/);
     const closedPort = d2.tcpUri.replace(/:\d+\//, ':1/');
-    const unreachable = await local.call('console.addHost', { uri: closedPort });
+    const unreachable = await local.call('fleet.addHost', { uri: closedPort });
     assert.equal(unreachable.error?.code, -32019);
     assert.match(
       unreachable.error.message,
@@ -304,7 +304,7 @@ void test(
     );
     assert.equal(existsSync(hostsFile), false, 'nothing stored');
 
-    const added = (await local.call('console.addHost', { uri: d2.tcpUri })).result as {
+    const added = (await local.call('fleet.addHost', { uri: d2.tcpUri })).result as {
       host: { id: string; uri: string; hostname: string; reachable: boolean };
     };
     assert.equal(added.host.uri, d2.tcpUri);
@@ -313,11 +313,11 @@ void test(
     assert.deepEqual(JSON.parse(readFileSync(hostsFile, 'utf8')), {
       hosts: [{ id: added.host.id, uri: d2.tcpUri }],
     });
-    const again = (await local.call('console.addHost', { uri: d2.tcpUri })).result as {
+    const again = (await local.call('fleet.addHost', { uri: d2.tcpUri })).result as {
       host: { id: string };
     };
     assert.equal(again.host.id, added.host.id, 'the same URI twice is the same host');
-    const listed = (await local.call('console.hosts')).result as {
+    const listed = (await local.call('fleet.hosts')).result as {
       hosts: { id: string; uri: string; reachable: boolean }[];
     };
     assert.deepEqual(
@@ -365,17 +365,17 @@ void test(
       remote.fatal[0]?.message ?? '',
       /^Connection to qemu\+tcp:\/\/127\.0\.0\.2:\d+\/system lost/,
     );
-    const down = (await local.call('console.hosts')).result as {
+    const down = (await local.call('fleet.hosts')).result as {
       hosts: { reachable: boolean; error?: string }[];
     };
     assert.equal(down.hosts[1]?.reachable, false);
     assert.match(down.hosts[1].error ?? '', /Cannot reach host/);
 
-    assert.deepEqual((await local.call('console.removeHost', { id: added.host.id })).result, {
+    assert.deepEqual((await local.call('fleet.removeHost', { id: added.host.id })).result, {
       id: added.host.id,
     });
     assert.deepEqual(JSON.parse(readFileSync(hostsFile, 'utf8')), { hosts: [] });
-    const unknown = await local.call('console.removeHost', { id: added.host.id });
-    assert.match(unknown.error?.message ?? '', /^No console host with id 'h[0-9a-f]{10}'$/);
+    const unknown = await local.call('fleet.removeHost', { id: added.host.id });
+    assert.match(unknown.error?.message ?? '', /^No fleet host with id 'h[0-9a-f]{10}'$/);
   },
 );

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { destinationChoices, isHostlessUri } from './destinations.js';
-import type { ConsoleHost } from './rpc/types.js';
+import type { FleetHost } from './rpc/types.js';
 
-const host = (id: string, uri: string): ConsoleHost => ({
+const host = (id: string, uri: string): FleetHost => ({
   id,
   uri,
   hostname: id,

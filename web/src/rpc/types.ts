@@ -17,7 +17,7 @@ export type Result<M extends MethodName> = z.output<Methods[M]['result']>;
 export type NotificationName = keyof typeof NOTIFICATIONS;
 export type NotificationParams<N extends NotificationName> = z.output<(typeof NOTIFICATIONS)[N]>;
 
-export type ConsoleHost = Result<'console.hosts'>['hosts'][number];
+export type FleetHost = Result<'fleet.hosts'>['hosts'][number];
 export type JobStats = Result<'job.info'>;
 export type DomainInfo = Result<'domain.info'>;
 export type DomainSummary = Result<'domain.list'>['domains'][number];

@@ -1,5 +1,5 @@
 /**
- * The hosts the console knows (console.hosts) and, per host, its guests with their
+ * The hosts the console knows (fleet.hosts) and, per host, its guests with their
  * domain.info details. Guest lists refresh on `domain.event` (events.subscribe on each
  * connection), never by polling.
  * @module
@@ -7,21 +7,21 @@
 import { signal, type Signal } from '@preact/signals';
 import { errorMessage } from '../rpc/session.js';
 import { connectionTo, dropConnection, setHostLabel } from '../rpc/connections.js';
-import type { ConsoleHost, DomainEvent, DomainInfo } from '../rpc/types.js';
+import type { FleetHost, DomainEvent, DomainInfo } from '../rpc/types.js';
 
-export const hosts = signal<readonly ConsoleHost[] | undefined>(undefined);
+export const hosts = signal<readonly FleetHost[] | undefined>(undefined);
 export const hostsError = signal<string | undefined>(undefined);
 
 /** How a host is named on the page: its hostname, or its URI when unknown. */
-export function hostName(host: ConsoleHost): string {
+export function hostName(host: FleetHost): string {
   return host.hostname ?? host.uri;
 }
 
-export function findHost(hostId: string): ConsoleHost | undefined {
+export function findHost(hostId: string): FleetHost | undefined {
   return hosts.value?.find((h) => h.id === hostId);
 }
 
-function remember(list: readonly ConsoleHost[]): void {
+function remember(list: readonly FleetHost[]): void {
   for (const h of list) setHostLabel(h.id, hostName(h));
   hosts.value = list;
 }
@@ -29,7 +29,7 @@ function remember(list: readonly ConsoleHost[]): void {
 /** (Re)reads the host list from this ferryd. */
 export async function loadHosts(): Promise<void> {
   try {
-    const { hosts: list } = await connectionTo('local').call('console.hosts', {});
+    const { hosts: list } = await connectionTo('local').call('fleet.hosts', {});
     remember(list);
     hostsError.value = undefined;
   } catch (err) {
@@ -38,15 +38,15 @@ export async function loadHosts(): Promise<void> {
 }
 
 /** Adds a host by URI; resolves with it, or rejects with ferryd's message (nothing stored). */
-export async function addHost(uri: string): Promise<ConsoleHost> {
-  const { host } = await connectionTo('local').call('console.addHost', { uri });
+export async function addHost(uri: string): Promise<FleetHost> {
+  const { host } = await connectionTo('local').call('fleet.addHost', { uri });
   const list = hosts.value ?? [];
   remember(list.some((h) => h.id === host.id) ? list : [...list, host]);
   return host;
 }
 
 export async function removeHost(hostId: string): Promise<void> {
-  await connectionTo('local').call('console.removeHost', { id: hostId });
+  await connectionTo('local').call('fleet.removeHost', { id: hostId });
   dropConnection(hostId);
   guestLists.delete(hostId);
   remember((hosts.value ?? []).filter((h) => h.id !== hostId));

@@ -7,7 +7,7 @@ import { useSignal } from '@preact/signals';
 import { useEffect } from 'preact/hooks';
 import { formatKiB } from '../format.js';
 import { errorMessage } from '../rpc/session.js';
-import type { ConsoleHost } from '../rpc/types.js';
+import type { FleetHost } from '../rpc/types.js';
 import {
   addHost,
   guestsOf,
@@ -19,7 +19,7 @@ import {
 } from '../state/hosts.js';
 import { guestHref } from './routes.js';
 
-function GuestTable({ host }: { host: ConsoleHost }) {
+function GuestTable({ host }: { host: FleetHost }) {
   const name = hostName(host);
   const { guests, error } = guestsOf(host.id);
   const list = guests.value;
@@ -74,7 +74,7 @@ function GuestTable({ host }: { host: ConsoleHost }) {
   );
 }
 
-function HostSection({ host }: { host: ConsoleHost }) {
+function HostSection({ host }: { host: FleetHost }) {
   const name = hostName(host);
   const removeError = useSignal<string | undefined>(undefined);
   const busy = useSignal(false);

@@ -9,7 +9,7 @@ import { useEffect, useRef } from 'preact/hooks';
 import { defaultForm, formToPlan, type MigrateForm, type MigratePlan } from '../flags.js';
 import { connectionTo } from '../rpc/connections.js';
 import { errorMessage } from '../rpc/session.js';
-import type { ConsoleHost, PreflightReport } from '../rpc/types.js';
+import type { FleetHost, PreflightReport } from '../rpc/types.js';
 import { destinationChoices } from '../destinations.js';
 import { hostName, hosts } from '../state/hosts.js';
 import type { Destination } from '../state/migrations.js';
@@ -50,7 +50,7 @@ function verdictText(p: Preflight): string {
   }
 }
 
-function destinationFor(uri: string, known: readonly ConsoleHost[]): Destination {
+function destinationFor(uri: string, known: readonly FleetHost[]): Destination {
   const host = known.find((h) => h.uri === uri);
   return { uri, hostId: host?.id, label: host === undefined ? uri : hostName(host) };
 }

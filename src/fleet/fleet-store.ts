@@ -1,5 +1,6 @@
 /**
- * The remote hosts the console's users have added (STATE_DIR/console-hosts.json), shared by
+ * The fleet's remote hosts, added by URI (ferry fleet add, the console's "Add host"), in
+ * STATE_DIR/fleet-hosts.json, shared by
  * every user of this ferryd: `{ "hosts": [{ "id": "…", "uri": "qemu+tcp://…/system" }] }`.
  * Written atomically (temp file, fsync, rename); writes are serialized so two users adding at
  * once both stay. A file that does not parse is an error, never silently replaced.
@@ -11,22 +12,22 @@ import { dirname } from 'node:path';
 import { FerryError } from '../common/errors.js';
 import { describeErrno } from '../common/node/errno.js';
 
-export interface KnownHost {
+export interface FleetHostRecord {
   /** Stable short id, from the URI: the same URI always gets the same id. */
   readonly id: string;
   readonly uri: string;
 }
 
-export const KNOWN_HOSTS_FILE = 'console-hosts.json';
+export const FLEET_HOSTS_FILE = 'fleet-hosts.json';
 
 /** A host's id: the first 10 hex digits of the URI's SHA-256 (never 'local'). */
 export function hostIdOf(uri: string): string {
   return `h${createHash('sha256').update(uri).digest('hex').slice(0, 10)}`;
 }
 
-function parseHosts(text: string, file: string): KnownHost[] {
+function parseHosts(text: string, file: string): FleetHostRecord[] {
   const bad = (why: string): FerryError =>
-    new FerryError('SYSTEM_ERROR', `Malformed console hosts file '${file}': ${why}`);
+    new FerryError('SYSTEM_ERROR', `Malformed fleet hosts file '${file}': ${why}`);
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -43,7 +44,7 @@ function parseHosts(text: string, file: string): KnownHost[] {
   });
 }
 
-export class KnownHostsStore {
+export class FleetStore {
   readonly file: string;
   #queue: Promise<unknown> = Promise.resolve();
 
@@ -52,7 +53,7 @@ export class KnownHostsStore {
   }
 
   /** Every known host, in the order added (none when the file does not exist yet). */
-  async list(): Promise<KnownHost[]> {
+  async list(): Promise<FleetHostRecord[]> {
     let text: string;
     try {
       text = await readFile(this.file, 'utf8');
@@ -60,7 +61,7 @@ export class KnownHostsStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw new FerryError(
         'SYSTEM_ERROR',
-        `Cannot read console hosts file '${this.file}': ${describeErrno(err)}`,
+        `Cannot read fleet hosts file '${this.file}': ${describeErrno(err)}`,
         { cause: err },
       );
     }
@@ -73,8 +74,9 @@ export class KnownHostsStore {
    */
   update<T>(
     change: (
-      hosts: KnownHost[],
-    ) => { hosts?: KnownHost[]; answer: T } | Promise<{ hosts?: KnownHost[]; answer: T }>,
+      hosts: FleetHostRecord[],
+    ) =>
+      { hosts?: FleetHostRecord[]; answer: T } | Promise<{ hosts?: FleetHostRecord[]; answer: T }>,
   ): Promise<T> {
     const run = async (): Promise<T> => {
       const { hosts, answer } = await change(await this.list());
@@ -86,7 +88,7 @@ export class KnownHostsStore {
     return result;
   }
 
-  async #write(hosts: readonly KnownHost[]): Promise<void> {
+  async #write(hosts: readonly FleetHostRecord[]): Promise<void> {
     const tmp = `${this.file}.tmp-${process.pid}`;
     try {
       await mkdir(dirname(this.file), { recursive: true, mode: 0o700 });
@@ -102,7 +104,7 @@ export class KnownHostsStore {
       await unlink(tmp).catch(() => undefined);
       throw new FerryError(
         'SYSTEM_ERROR',
-        `Cannot write console hosts file '${this.file}': ${describeErrno(err)}`,
+        `Cannot write fleet hosts file '${this.file}': ${describeErrno(err)}`,
         { cause: err },
       );
     }

@@ -1,5 +1,6 @@
 /**
- * The hosts the console shows: this ferryd ('local') and the remote ferryds users added by
+ * The fleet's members as the console and fleet plans see them: this ferryd ('local') and the
+ * remote ferryds added by
  * URI, each probed with host.info over a peer connection that is kept open for the next probe
  * (and opened again when it has closed). A probe gives up after 5 s: a host that does not
  * answer in that time is shown unreachable rather than holding the page.
@@ -8,8 +9,8 @@
 import { FerryError, messageOf } from '../common/errors.js';
 import { parseConnectionUri } from '../common/uri.js';
 import type { CallOptions } from '../rpc/index.js';
-import type { ConsoleHost } from '../rpc/schema/console.js';
-import { hostIdOf, type KnownHost, type KnownHostsStore } from './known-hosts.js';
+import type { FleetHost } from '../rpc/schema/fleet.js';
+import { hostIdOf, type FleetHostRecord, type FleetStore } from './fleet-store.js';
 
 /** What the console needs of a connection to a remote ferryd (an RpcClient fits). */
 export interface HostClient {
@@ -28,8 +29,8 @@ export const LOCAL_HOST_ID = 'local';
 export const LOCAL_URI = 'qemu:///system';
 export const PROBE_TIMEOUT_MS = 5000;
 
-export interface RemoteHostsOptions {
-  store: KnownHostsStore;
+export interface FleetMembersOptions {
+  store: FleetStore;
   connect: ConnectHost;
   /** This host's name, for the 'local' entry. */
   localHostname: string;
@@ -37,15 +38,15 @@ export interface RemoteHostsOptions {
 }
 
 /** See the module doc. */
-export class RemoteHosts {
-  readonly #store: KnownHostsStore;
+export class FleetMembers {
+  readonly #store: FleetStore;
   readonly #connect: ConnectHost;
   readonly #localHostname: string;
   readonly #probeTimeoutMs: number;
   /** Probe connections by host id (a pending connect is shared by concurrent probes). */
   readonly #clients = new Map<string, Promise<HostClient>>();
 
-  constructor(options: RemoteHostsOptions) {
+  constructor(options: FleetMembersOptions) {
     this.#store = options.store;
     this.#connect = options.connect;
     this.#localHostname = options.localHostname;
@@ -53,7 +54,7 @@ export class RemoteHosts {
   }
 
   /** This host first, then every known remote host, probed in parallel. */
-  async list(): Promise<ConsoleHost[]> {
+  async list(): Promise<FleetHost[]> {
     const remote = await Promise.all((await this.#store.list()).map((h) => this.#probe(h)));
     return [this.#local(), ...remote];
   }
@@ -62,11 +63,11 @@ export class RemoteHosts {
    * Adds a host by URI: a bad URI is INVALID_ARG, an unreachable host CONNECT_FAILED (or
    * AUTH_FAILED), and neither stores anything; a URI already known returns that host.
    */
-  async add(uri: string): Promise<ConsoleHost> {
+  async add(uri: string): Promise<FleetHost> {
     parseConnectionUri(uri);
     const known = (await this.#store.list()).find((h) => h.uri === uri);
     if (known !== undefined) return this.#probe(known);
-    const host: KnownHost = { id: hostIdOf(uri), uri };
+    const host: FleetHostRecord = { id: hostIdOf(uri), uri };
     const probed = await this.#probe(host);
     if (!probed.reachable) {
       this.#forget(host.id);
@@ -82,13 +83,10 @@ export class RemoteHosts {
   /** Removes a host by id; an unknown id is an error naming it. */
   async remove(id: string): Promise<{ id: string }> {
     if (id === LOCAL_HOST_ID)
-      throw new FerryError(
-        'OPERATION_INVALID',
-        'The local host cannot be removed from the console',
-      );
+      throw new FerryError('OPERATION_INVALID', 'The local host cannot be removed from the fleet');
     await this.#store.update((hosts) => {
       if (!hosts.some((h) => h.id === id))
-        throw new FerryError('INVALID_ARG', `No console host with id '${id}'`);
+        throw new FerryError('INVALID_ARG', `No fleet host with id '${id}'`);
       return { hosts: hosts.filter((h) => h.id !== id), answer: undefined };
     });
     this.#forget(id);
@@ -96,12 +94,23 @@ export class RemoteHosts {
   }
 
   /** The known remote host with this id, or undefined. */
-  async find(id: string): Promise<KnownHost | undefined> {
+  async find(id: string): Promise<FleetHostRecord | undefined> {
     return (await this.#store.list()).find((h) => h.id === id);
   }
 
+  /**
+   * The shared connection to a known remote host (opened again when it has closed), for short
+   * calls such as host.capacity; an unknown id is INVALID_ARG. Long calls whose notifications
+   * matter (migration.start) take a connection of their own: {@link connect}.
+   */
+  async client(id: string): Promise<HostClient> {
+    const host = await this.find(id);
+    if (host === undefined) throw new FerryError('INVALID_ARG', `No fleet host with id '${id}'`);
+    return this.#client(host);
+  }
+
   /** A new connection of its own to a known host (the relay's, for one browser socket). */
-  connect(host: KnownHost): Promise<HostClient> {
+  connect(host: FleetHostRecord): Promise<HostClient> {
     return this.#connect(host.uri);
   }
 
@@ -110,11 +119,11 @@ export class RemoteHosts {
     for (const id of [...this.#clients.keys()]) this.#forget(id);
   }
 
-  #local(): ConsoleHost {
+  #local(): FleetHost {
     return { id: LOCAL_HOST_ID, uri: LOCAL_URI, hostname: this.#localHostname, reachable: true };
   }
 
-  async #probe(host: KnownHost): Promise<ConsoleHost> {
+  async #probe(host: FleetHostRecord): Promise<FleetHost> {
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_resolve, reject) => {
       timer = setTimeout(() => {
@@ -143,7 +152,7 @@ export class RemoteHosts {
     }
   }
 
-  async #hostInfo(host: KnownHost): Promise<{ hostname: string }> {
+  async #hostInfo(host: FleetHostRecord): Promise<{ hostname: string }> {
     const client = await this.#client(host);
     const info = (await client.callRaw('host.info', {}, { timeoutMs: this.#probeTimeoutMs })) as {
       hostname?: unknown;
@@ -156,7 +165,7 @@ export class RemoteHosts {
     return { hostname: info.hostname };
   }
 
-  #client(host: KnownHost): Promise<HostClient> {
+  #client(host: FleetHostRecord): Promise<HostClient> {
     const cached = this.#clients.get(host.id);
     if (cached !== undefined) {
       // A closed connection is opened again on demand.
@@ -166,7 +175,7 @@ export class RemoteHosts {
     return this.#open(host);
   }
 
-  #open(host: KnownHost): Promise<HostClient> {
+  #open(host: FleetHostRecord): Promise<HostClient> {
     const pending = this.#connect(host.uri);
     this.#clients.set(host.id, pending);
     pending.catch(() => {

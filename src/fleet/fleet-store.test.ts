@@ -3,12 +3,12 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { KnownHostsStore, hostIdOf } from './known-hosts.js';
+import { FleetStore, hostIdOf } from './fleet-store.js';
 
-function store(t: TestContext): KnownHostsStore {
+function store(t: TestContext): FleetStore {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-hosts-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return new KnownHostsStore(join(dir, 'state', 'console-hosts.json'));
+  return new FleetStore(join(dir, 'state', 'fleet-hosts.json'));
 }
 
 void test('hostIdOf() is stable, short and never "local"', () => {
@@ -18,7 +18,7 @@ void test('hostIdOf() is stable, short and never "local"', () => {
   assert.match(id, /^h[0-9a-f]{10}$/);
 });
 
-void test('KnownHostsStore: empty when missing; concurrent updates all land; atomic file', async (t) => {
+void test('FleetStore: empty when missing; concurrent updates all land; atomic file', async (t) => {
   const hosts = store(t);
   assert.deepEqual(await hosts.list(), []);
   const uris = ['qemu+tcp://a/system', 'qemu+tcp://b/system', 'qemu+tcp://c/system'];
@@ -36,12 +36,12 @@ void test('KnownHostsStore: empty when missing; concurrent updates all land; ato
   });
   assert.deepEqual(
     readdirSync(join(hosts.file, '..')),
-    ['console-hosts.json'],
+    ['fleet-hosts.json'],
     'no temporary file left',
   );
 });
 
-void test('KnownHostsStore: a failed change writes nothing; a malformed file is an error, kept', async (t) => {
+void test('FleetStore: a failed change writes nothing; a malformed file is an error, kept', async (t) => {
   const hosts = store(t);
   await hosts.update(() => ({ hosts: [{ id: 'h1', uri: 'u' }], answer: undefined }));
   await assert.rejects(
@@ -54,7 +54,7 @@ void test('KnownHostsStore: a failed change writes nothing; a malformed file is 
   writeFileSync(hosts.file, '{"hosts": [{"id": 1}]}');
   await assert.rejects(hosts.list(), {
     code: 'SYSTEM_ERROR',
-    message: /Malformed console hosts file .*host 1 needs an id and a uri/,
+    message: /Malformed fleet hosts file .*host 1 needs an id and a uri/,
   });
   await assert.rejects(
     hosts.update((l) => ({ hosts: l, answer: undefined })),

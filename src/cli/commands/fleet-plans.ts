@@ -1,0 +1,10 @@
+/**
+ * `ferry evacuate, balance, consolidate` (issue #8): placeholder until built; registers nothing yet.
+ * @module
+ */
+import type { Command } from 'commander';
+import type { CommandContext } from '../context.js';
+
+export function registerFleetPlans(_parent: Command, _ctx: CommandContext): void {
+  // Built by issue #8.
+}
