@@ -95,21 +95,29 @@ export function getLogin(
   return sendLoginPage(res, ctx, 200, { alert: ended ? ALERTS.ended : undefined });
 }
 
+/** The request's form, or undefined after answering a bad one (too big, wrong type). */
+async function formOrRefusal(
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<URLSearchParams | undefined> {
+  try {
+    return await readForm(req);
+  } catch (err) {
+    if (!(err instanceof FormError)) throw err;
+    res.writeHead(err.status, { 'Content-Type': 'text/plain; charset=utf-8' });
+    res.end(err.message);
+    return undefined;
+  }
+}
+
 /** POST /login. */
 export async function postLogin(
   req: IncomingMessage,
   res: ServerResponse,
   ctx: SignInContext,
 ): Promise<void> {
-  let form: URLSearchParams;
-  try {
-    form = await readForm(req);
-  } catch (err) {
-    if (!(err instanceof FormError)) throw err;
-    res.writeHead(err.status, { 'Content-Type': 'text/plain; charset=utf-8' });
-    res.end(err.message);
-    return;
-  }
+  const form = await formOrRefusal(req, res);
+  if (form === undefined) return;
   const peer = clientAddress(req);
   const user = (form.get('user') ?? '').slice(0, MAX_USER_LENGTH);
   const password = form.get('password') ?? '';
@@ -173,15 +181,8 @@ export async function postLogout(
   res: ServerResponse,
   ctx: SignInContext,
 ): Promise<void> {
-  let form: URLSearchParams;
-  try {
-    form = await readForm(req);
-  } catch (err) {
-    if (!(err instanceof FormError)) throw err;
-    res.writeHead(err.status, { 'Content-Type': 'text/plain; charset=utf-8' });
-    res.end(err.message);
-    return;
-  }
+  const form = await formOrRefusal(req, res);
+  if (form === undefined) return;
   const token = parseCookies(req.headers.cookie).get(SESSION_COOKIE);
   const session = ctx.sessions.use(token);
   if (session === undefined) {
