@@ -157,7 +157,7 @@ async function guestProblems(owner: Gathered, all: Gathered[]): Promise<GuestPro
     }
     const others = all.filter((g) => g !== owner);
     const verdicts = await Promise.all(
-      others.map(async (target) => {
+      others.map(async (target): Promise<{ host: string; outcome: CpuCheckOutcome }> => {
         try {
           return {
             host: target.member.host,
@@ -167,7 +167,7 @@ async function guestProblems(owner: Gathered, all: Gathered[]): Promise<GuestPro
           const reason = `cannot check the CPU: ${messageOf(err)}`;
           return {
             host: target.member.host,
-            outcome: { verdict: 'fail', reason, missingFeatures: [] } as CpuCheckOutcome,
+            outcome: { verdict: 'fail', reason, missingFeatures: [] },
           };
         }
       }),
