@@ -7,8 +7,8 @@
 import type { X86CpuMap } from '../cpu/cpu-map.js';
 import { formatGuestCpuXml } from '../cpu/cpu-xml.js';
 import { type BaselineCpu, baselineX86, compareX86 } from '../cpu/x86-baseline.js';
-import type { X86CpuDef } from '../cpu/x86-cpu.js';
-import type { HypervisorModels } from '../cpu/x86-decode.js';
+import { type X86CpuDef, cpuData } from '../cpu/x86-cpu.js';
+import { type HypervisorModels, decodeX86 } from '../cpu/x86-decode.js';
 import type { CpuDef } from '../domain/def.js';
 import { FerryError, messageOf } from '../common/errors.js';
 import type { HostCpuModel } from '../rpc/schema/cpu.js';
@@ -63,21 +63,8 @@ export function baselineCandidates(
   const out: BaselineCpu[] = [];
   const errors: string[] = [];
   for (const vendor of vendors) {
-    const ofVendor: HypervisorModels = new Map(
-      [...models].filter(([name]) => map.modelByName.get(name)?.vendor?.name === vendor),
-    );
-    // Hosts of this vendor first: their models are the preferred names of the decode.
-    const ordered = [
-      ...hosts.filter((h) => h.cpu.vendor === vendor),
-      ...hosts.filter((h) => h.cpu.vendor !== vendor),
-    ];
     try {
-      const cpu = baselineX86(
-        ordered.map((h) => hostCpuDef(h.cpu, false)),
-        map,
-        { models: ofVendor },
-      );
-      out.push({ ...cpu, fallback: 'forbid' });
+      out.push(vendorBaseline(hosts, vendor, map, models));
     } catch (err) {
       errors.push(`${vendor}: ${messageOf(err)}`);
     }
@@ -85,6 +72,35 @@ export function baselineCandidates(
   if (out.length === 0)
     throw new FerryError('OPERATION_FAILED', `No baseline CPU: ${errors.join('; ')}`);
   return out;
+}
+
+/**
+ * The baseline of the hosts' features alone (their models imply vendors, which libvirt's
+ * baseline would find to differ), decoded into a model of `vendor` that QEMU offers; the
+ * vendor's hosts' models are the preferred names, as hypervisor-cpu-baseline prefers its
+ * inputs' models. No `<vendor>`: the model implies it.
+ */
+function vendorBaseline(
+  hosts: MemberCpu[],
+  vendor: string,
+  map: X86CpuMap,
+  models: HypervisorModels,
+): BaselineCpu {
+  const [first, ...rest] = hosts;
+  if (first === undefined) throw new FerryError('INVALID_ARG', 'No CPU definitions to baseline');
+  const base = cpuData(hostCpuDef(first.cpu, false), map, 'all');
+  for (const h of rest) base.intersect(cpuData(hostCpuDef(h.cpu, false), map, 'all'));
+  if (base.isEmpty()) throw new FerryError('OPERATION_FAILED', 'CPUs are incompatible');
+  const vendorData = map.vendors.find((v) => v.name === vendor)?.data;
+  if (vendorData !== undefined) base.add(vendorData);
+  const ofVendor: HypervisorModels = new Map(
+    [...models].filter(([name]) => map.modelByName.get(name)?.vendor?.name === vendor),
+  );
+  const preferred = [
+    ...new Set(hosts.filter((h) => h.cpu.vendor === vendor).map((h) => h.cpu.model)),
+  ];
+  const decoded = decodeX86(base, map, { type: 'guest', models: ofVendor, preferred });
+  return { model: decoded.model, fallback: 'forbid', features: decoded.features };
 }
 
 /** Distinct vendors, the most common first (ties: the first host's first). */
