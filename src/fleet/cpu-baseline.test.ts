@@ -53,10 +53,10 @@ test('an AMD TCG host and a Nehalem-limited one: the baseline is Nehalem, the We
       ['tr', 'h1', ['h2']],
     ],
   );
-  // No <cpu>: QEMU's qemu64, an AMD model, which the Intel-bound h2 refuses as a migration would.
+  // No <cpu>: QEMU's qemu64, which needs svm; h2 refuses it as a migration's destination would.
   assert.match(
     r.guests[1]?.cannotRunOn[0]?.reason ?? '',
-    /vendor AMD differs from this host's Intel/,
+    /QEMU's default CPU \(qemu64\) needs \(svm\)/,
   );
   assert.match(
     r.guests[0]?.cannotRunOn[0]?.reason ?? '',
