@@ -35,7 +35,7 @@ test('an AMD TCG host and a Nehalem-limited one: the baseline is Nehalem, the We
   ]);
   const h1OnH2 = r.matrix.find((m) => m.from === 'h1' && m.to === 'h2');
   assert.equal(h1OnH2?.ok, false);
-  assert.ok(h1OnH2?.missing.includes('aes'), JSON.stringify(h1OnH2));
+  assert.ok(h1OnH2.missing.includes('aes'), JSON.stringify(h1OnH2));
   assert.deepEqual(
     r.matrix.find((m) => m.from === 'h2' && m.to === 'h1'),
     {
@@ -76,8 +76,8 @@ test('--apply sets the baseline in the persistent definitions named, leaving the
   assert.equal(h1.defined.length, 2);
   const [wm, plain] = h1.defined.map((x) => parseDomainXml(x).def);
   assert.equal(wm?.cpu?.model?.name, 'Nehalem');
-  assert.equal(wm?.cpu?.mode, 'custom');
-  assert.equal(wm?.cpu?.match, 'exact');
+  assert.equal(wm.cpu.mode, 'custom');
+  assert.equal(wm.cpu.match, 'exact');
   assert.equal(plain?.cpu?.model?.name, 'Nehalem');
   // Only the <cpu> changed.
   const strip = (x: string): string => x.replace(/\s*<cpu[\s\S]*?<\/cpu>/, '');

@@ -23,9 +23,9 @@ test('the <cpu> is replaced in place; every other byte stays, comments and metad
   );
   const { def } = parseDomainXml(out);
   assert.equal(def.cpu?.model?.name, 'Nehalem');
-  assert.deepEqual(def.cpu?.topology, { sockets: 1, dies: 1, cores: 2, threads: 1 });
+  assert.deepEqual(def.cpu.topology, { sockets: 1, dies: 1, cores: 2, threads: 1 });
   assert.deepEqual(
-    def.cpu?.features.map((f) => f.name),
+    def.cpu.features.map((f) => f.name),
     ['x2apic'],
   );
 });
