@@ -1,8 +1,9 @@
 /**
  * The CPU and capability RPC methods (host.capabilities, host.domcapabilities, cpu.*), each a
- * thin call into the daemon's HostCpus.
+ * thin call into the daemon's HostCpus (cpu.checkGuest into its CpuService).
  * @module
  */
+import { cpuDefOf } from '../cpu/guest-cpu-wire.js';
 import type { HostCpus } from '../cpu/host-cpus.js';
 import type { Handlers } from '../rpc/index.js';
 import type { Methods } from '../rpc/methods.js';
@@ -17,6 +18,8 @@ export function createCpuHandlers(cpus: HostCpus): CpuHandlers {
     'host.domcapabilities': async (p) => ({ xml: await cpus.domCapabilitiesXml(p) }),
     'cpu.hostModel': () => cpus.hostModel(),
     'cpu.baseline': async (p) => ({ xml: await cpus.baselineXml(p) }),
+    'cpu.checkGuest': (p) =>
+      cpus.service.checkGuest(p.cpu === null ? undefined : cpuDefOf(p.cpu), p.sourceCpu),
     'cpu.compare': async (p) => {
       const out = await cpus.compare(p);
       return {

@@ -232,7 +232,7 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
     ...createFleetHandlers(fleet),
     ...createFleetPlanHandlers(plans),
     ...createFleetRunHandlers(plans),
-    ...createFleetCpuHandlers(),
+    ...createFleetCpuHandlers({ fleet, cpus, domains, hostUuid }),
   });
   domains.on('event', (ev) => server.broadcast('domain.event', ev, (conn) => conn.state.events));
 

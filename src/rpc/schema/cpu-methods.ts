@@ -4,7 +4,7 @@
  * @module
  */
 import { z } from 'zod';
-import { HostCpuModel } from './cpu.js';
+import { CpuCheckOutcome, HostCpuModel } from './cpu.js';
 
 const VirtType = z.enum(['qemu', 'kvm']);
 const Xml = z
@@ -12,6 +12,28 @@ const Xml = z
   .min(1, 'XML document is empty')
   .max(4 * 1024 * 1024);
 const FileName = z.string().min(1).max(4096);
+
+/** A domain's `<cpu>` as the CPU check reads it (CpuDef without the XML it does not model). */
+export const GuestCpu = z.strictObject({
+  mode: z.enum(['custom', 'host-model', 'host-passthrough', 'maximum']),
+  match: z.enum(['minimum', 'exact', 'strict']).optional(),
+  model: z
+    .strictObject({
+      name: z.string().min(1).max(128),
+      fallback: z.enum(['allow', 'forbid']).optional(),
+    })
+    .optional(),
+  vendor: z.string().max(64).optional(),
+  features: z
+    .array(
+      z.strictObject({
+        policy: z.enum(['force', 'require', 'optional', 'disable', 'forbid']),
+        name: z.string().min(1).max(64),
+      }),
+    )
+    .max(1024),
+});
+export type GuestCpu = z.output<typeof GuestCpu>;
 
 export const CPU_METHODS = {
   'host.capabilities': {
@@ -60,6 +82,14 @@ export const CPU_METHODS = {
       message: z.string().optional(),
       missingFeatures: z.array(z.string()),
     }),
+  },
+  'cpu.checkGuest': {
+    doc: "Whether this host could run a guest whose CPU is `cpu` (null: QEMU's default) and that runs now on a host with CPU `sourceCpu`: the CPU check a migration's destination makes, changing nothing (fleet cpu-baseline asks every member).",
+    params: z.strictObject({
+      cpu: GuestCpu.nullable(),
+      sourceCpu: HostCpuModel,
+    }),
+    result: CpuCheckOutcome,
   },
 } as const;
 

@@ -238,6 +238,8 @@ export const FLEET_PLAN_METHODS = {
         }),
       ),
       applied: z.array(z.strictObject({ guest: z.string(), host: z.string() })),
+      /** Fleet hosts that could not be asked (their URI): the baseline leaves them out. */
+      unreachable: z.array(z.strictObject({ host: z.string(), error: z.string() })).optional(),
     }),
   },
 } as const;
