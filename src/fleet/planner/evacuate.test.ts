@@ -47,7 +47,7 @@ void test('evacuate never goes over memory: headroom kept, the guest that fits n
   assert.equal(draft.unmovable.length, 1);
   assert.equal(draft.unmovable[0]?.guest, 'big');
   assert.match(
-    draft.unmovable[0]?.reason ?? '',
+    draft.unmovable[0].reason,
     /^memory: would leave -\d+ MiB free, below its headroom 128 MiB$/,
   );
   const state = FleetState.from(input.hosts);

@@ -92,7 +92,8 @@ void test('finishPlan orders moves, predicts each from the link and dirty rate, 
   );
   assert.ok(plan.predictedMs < plan.moves.reduce((s, m) => s + m.predictedMs, 0));
   const h1 = plan.hosts.find((h) => h.host === 'h1');
-  assert.equal(h1?.usedAfterKiB, 0);
-  assert.equal(h1?.vcpusBefore, 3);
-  assert.equal(h1?.vcpusAfter, 0);
+  assert.ok(h1);
+  assert.equal(h1.usedAfterKiB, 0);
+  assert.equal(h1.vcpusBefore, 3);
+  assert.equal(h1.vcpusAfter, 0);
 });
