@@ -35,7 +35,13 @@ export function failingCheck(report: PreflightReport): string | null {
   return bad === undefined ? null : `${bad.check}: ${bad.reason}`;
 }
 
-const UNITS: Record<string, number> = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3, TiB: 1024 ** 4 };
+const UNITS: Record<string, number> = {
+  B: 1,
+  KiB: 1024,
+  MiB: 1024 ** 2,
+  GiB: 1024 ** 3,
+  TiB: 1024 ** 4,
+};
 
 /** The bandwidth line's measurement ('123.4 MiB/s measured over 1.0 s') in MiB/s. */
 export function measuredLinkMiBs(report: PreflightReport): number | undefined {
@@ -67,7 +73,10 @@ async function dirtyRates(
   const pending = new Set(started.filter((u): u is string => u !== undefined));
   await sleep(DIRTY_SECONDS * 1000);
   for (let i = 0; i < DIRTY_POLLS && pending.size > 0; i++) {
-    let records: { name: string; dirtyrate?: { calcStatus: number; megabytesPerSecond?: number } }[];
+    let records: {
+      name: string;
+      dirtyrate?: { calcStatus: number; megabytesPerSecond?: number };
+    }[];
     try {
       ({ records } = (await call(host, 'domain.stats', {
         domains: [...pending],

@@ -29,7 +29,10 @@ export interface PlanServices {
   hostUuid: string;
 }
 
-function everyMove(guestsOf: readonly FleetMember[], targets: readonly FleetMember[]): CandidateMove[] {
+function everyMove(
+  guestsOf: readonly FleetMember[],
+  targets: readonly FleetMember[],
+): CandidateMove[] {
   return guestsOf.flatMap((from) =>
     from.capacity.guests.flatMap((guest) =>
       targets.filter((to) => to !== from).map((to) => ({ guest, from, to })),
@@ -69,7 +72,10 @@ export async function makePlan(svc: PlanServices, params: PlanParams): Promise<P
       candidates = everyMove([source], targets);
       const to = params.to === undefined ? undefined : targets.map((t) => t.capacity.hostname);
       place = (input) =>
-        planEvacuate(input, { host: source.capacity.hostname, ...(to === undefined ? {} : { to }) });
+        planEvacuate(input, {
+          host: source.capacity.hostname,
+          ...(to === undefined ? {} : { to }),
+        });
       break;
     }
     case 'balance':
@@ -79,7 +85,8 @@ export async function makePlan(svc: PlanServices, params: PlanParams): Promise<P
       break;
     case 'consolidate':
       candidates = everyMove(members, members);
-      place = (input) => planConsolidate(input, params.keep === undefined ? {} : { keep: params.keep });
+      place = (input) =>
+        planConsolidate(input, params.keep === undefined ? {} : { keep: params.keep });
       break;
     case 'undo': {
       const home = findMember(answer, params.host);

@@ -81,7 +81,10 @@ export function findMember(answer: MembersAnswer, ref: string): FleetMember {
   if (found !== undefined) return found;
   const down = answer.unreachable.find((u) => u.id === ref || u.uri === ref);
   if (down !== undefined)
-    throw new FerryError('OPERATION_FAILED', `Fleet host ${down.uri} is unreachable: ${down.error}`);
+    throw new FerryError(
+      'OPERATION_FAILED',
+      `Fleet host ${down.uri} is unreachable: ${down.error}`,
+    );
   const names = answer.members.map((m) => m.capacity.hostname).join(', ');
   throw new FerryError(
     'INVALID_ARG',

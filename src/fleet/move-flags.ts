@@ -14,7 +14,10 @@ export interface MoveFlags {
   undefineSource: boolean;
 }
 
-export function moveFlags(guest: Pick<FleetGuest, 'persistent'>, mode: 'live' | 'offline'): MoveFlags {
+export function moveFlags(
+  guest: Pick<FleetGuest, 'persistent'>,
+  mode: 'live' | 'offline',
+): MoveFlags {
   if (mode === 'offline') return { offline: true, persistent: true, undefineSource: true };
   return {
     live: true,
