@@ -12,7 +12,15 @@ import { Command, CommanderError } from 'commander';
 import { pino } from 'pino';
 import { accountsFileProblem } from '../auth/index.js';
 import { startConsole } from '../console/index.js';
-import { FLEET_HOSTS_FILE, FleetMembers, FleetStore, PlanStore } from '../fleet/index.js';
+import {
+  FLEET_HOSTS_FILE,
+  FleetMembers,
+  FleetStore,
+  PlanStore,
+  RETURNS_FILE,
+  ReturnRecords,
+} from '../fleet/index.js';
+import { hostCapacity } from '../fleet/capacity.js';
 import { messageOf } from '../common/errors.js';
 import { FERRY_VERSION } from '../common/version.js';
 import { DomainManager, loadHostUuid } from '../host/index.js';
@@ -173,6 +181,8 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
     machineTypes,
     log,
     keepalive: config.keepalive,
+    hostMemoryBytes:
+      config.hostMemoryMiB === undefined ? undefined : config.hostMemoryMiB * 1024 * 1024,
   };
   const migration = {
     source: {
@@ -222,6 +232,8 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
   });
   // Plans fleet.plan made, for fleet.run.
   const plans = new PlanStore();
+  // Where guests evacuated with --return came from, for evacuate --undo.
+  const returns = new ReturnRecords(join(config.stateDir, RETURNS_FILE));
   server.implementAll({
     ...createHandlers(domains, { hostUuid, qemuVersion }, migration),
     ...createStorageHandlers(pools, volumes),
@@ -230,7 +242,19 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
     ...createPreflightHandlers(preflight),
     ...createLinkHandlers(),
     ...createFleetHandlers(fleet),
-    ...createFleetPlanHandlers(plans),
+    ...createFleetPlanHandlers({
+      plans,
+      fleet,
+      returns,
+      hostUuid,
+      capacity: () =>
+        hostCapacity({
+          hostUuid,
+          hostMemoryMiB: config.hostMemoryMiB,
+          guests: () => domains.capacityView(),
+          cpuModel: async () => (await cpus.hostModel()).model,
+        }),
+    }),
     ...createFleetRunHandlers(plans),
     ...createFleetCpuHandlers({ fleet, cpus, domains, hostUuid }),
   });
