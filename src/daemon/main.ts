@@ -12,7 +12,14 @@ import { Command, CommanderError } from 'commander';
 import { pino } from 'pino';
 import { accountsFileProblem } from '../auth/index.js';
 import { startConsole } from '../console/index.js';
-import { FLEET_HOSTS_FILE, FleetMembers, FleetStore, PlanStore } from '../fleet/index.js';
+import {
+  FLEET_HOSTS_FILE,
+  FleetMembers,
+  FleetStore,
+  PlanStore,
+  RETURNS_FILE,
+  ReturnRecords,
+} from '../fleet/index.js';
 import { messageOf } from '../common/errors.js';
 import { FERRY_VERSION } from '../common/version.js';
 import { DomainManager, loadHostUuid } from '../host/index.js';
@@ -222,6 +229,8 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
   });
   // Plans fleet.plan made, for fleet.run.
   const plans = new PlanStore();
+  // Where evacuations run with --return left each guest, for `evacuate --undo`.
+  const returns = new ReturnRecords(join(config.stateDir, RETURNS_FILE));
   server.implementAll({
     ...createHandlers(domains, { hostUuid, qemuVersion }, migration),
     ...createStorageHandlers(pools, volumes),
@@ -231,7 +240,13 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
     ...createLinkHandlers(),
     ...createFleetHandlers(fleet),
     ...createFleetPlanHandlers(plans),
-    ...createFleetRunHandlers(plans),
+    // Moves off this host run in process; those off another host are asked of its ferryd.
+    ...createFleetRunHandlers({
+      plans,
+      returns,
+      connect: (host) => fleet.connect(host),
+      local: migration.source,
+    }),
     ...createFleetCpuHandlers(),
   });
   domains.on('event', (ev) => server.broadcast('domain.event', ev, (conn) => conn.state.events));
