@@ -75,7 +75,9 @@ function movePayload(m: MoveEntry, width: number): Record<string, string> {
     label: moveLabel(m).padEnd(width),
     state: m.state.padEnd(9),
     etaText:
-      m.state === 'running' ? formatEta(m.etaMs === undefined ? undefined : m.etaMs / 1000) : '',
+      m.state === 'running'
+        ? `ETA ${formatEta(m.etaMs === undefined ? undefined : m.etaMs / 1000)}`
+        : '',
   };
 }
 
