@@ -121,6 +121,17 @@ try {
         ` (limit ${limitMs} ms; over it: ${all.filter((d) => d > limitMs).length} of ${all.length})`,
     );
   }
+  // What --auto did in Ferry's moves (raised the max downtime, auto-converge, post-copy).
+  const steps = new Map<string, number>();
+  for (const h of tb.hosts)
+    for (const l of h.ferrydLog().split('\n')) {
+      if (!l.includes('"step":')) continue;
+      const step = (JSON.parse(l) as { step?: string }).step ?? '?';
+      steps.set(step, (steps.get(step) ?? 0) + 1);
+    }
+  report.push(
+    `--auto steps in Ferry's moves: ${steps.size === 0 ? 'none' : [...steps].map(([k, n]) => `${n}× ${k}`).join('; ')}`,
+  );
   report.push(
     `per run (ms): ferry ${samples.ferry.map((s) => s.wallMs.toFixed(0)).join(' ')}; loop ${samples.loop.map((s) => s.wallMs.toFixed(0)).join(' ')}`,
   );
