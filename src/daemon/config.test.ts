@@ -173,3 +173,15 @@ void test('machine_types lists globs (default: every type); an empty list is ref
     new RegExp(`^Setting 'machine_types' at ${file}:1 must list at least one`),
   );
 });
+
+void test('host_memory_mib: unset offers MemTotal; a whole number of MiB from 64; others refused', (t) => {
+  assert.equal(load(t, '').config.hostMemoryMiB, undefined);
+  assert.equal(load(t, 'host_memory_mib = 1024\n').config.hostMemoryMiB, 1024);
+  for (const bad of ['0', '63', '-5', '99999999999'])
+    assert.match(
+      refusal(t, `host_memory_mib = ${bad}\n`).err.message,
+      /host_memory_mib .* is out of range/,
+    );
+  for (const bad of ['1.5', '"lots"'])
+    assert.match(refusal(t, `host_memory_mib = ${bad}\n`).err.message, /ferryd\.conf:1/);
+});

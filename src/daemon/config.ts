@@ -78,6 +78,11 @@ export interface DaemonConfig {
    * undefined = every type the QEMU binary offers. Checked at start and by the preflight.
    */
   machineTypes: readonly string[] | undefined;
+  /**
+   * host_memory_mib: the memory this host offers guests (MiB), for fleet plans and the
+   * preflight's destination memory check; undefined offers MemTotal.
+   */
+  hostMemoryMiB: number | undefined;
 }
 
 /** Every ferryd.conf key and the type of value it takes. */
@@ -115,6 +120,7 @@ const KEY_TYPES = {
   cpu_limit_features: 'list',
   cpu_virttype: 'string',
   machine_types: 'list',
+  host_memory_mib: 'number',
   console_enabled: 'number',
   console_listen_addr: 'string',
   console_port: 'quoted-number',
@@ -315,6 +321,7 @@ export function loadConfig(flags: ConfigFlags): DaemonConfig {
     cpuLimit: cpuLimitFrom(fromFile),
     cpuVirtType: cpuVirtTypeFrom(fromFile),
     machineTypes: fromFile.machine_types as readonly string[] | undefined,
+    hostMemoryMiB: hostMemoryFrom(fromFile),
     policy: {
       allowedPaths: (fromFile.allowed_paths as readonly string[] | undefined) ?? [
         ...DEFAULT_ALLOWED_PATHS,
@@ -323,6 +330,21 @@ export function loadConfig(flags: ConfigFlags): DaemonConfig {
       origin: read ? file : 'the defaults (no config file)',
     },
   };
+}
+
+/** The most host_memory_mib may say: 16 TiB, beyond any host this runs on. */
+export const MAX_HOST_MEMORY_MIB = 16 * 1024 * 1024;
+
+/** host_memory_mib: a whole number of MiB, at least 64, at most {@link MAX_HOST_MEMORY_MIB}. */
+function hostMemoryFrom(fromFile: Settings): number | undefined {
+  const mib = fromFile.host_memory_mib as number | undefined;
+  if (mib === undefined) return undefined;
+  if (!Number.isInteger(mib) || mib < 64 || mib > MAX_HOST_MEMORY_MIB)
+    throw new FerryError(
+      'INVALID_ARG',
+      `host_memory_mib ${mib} is out of range (a whole number of MiB, 64 to ${MAX_HOST_MEMORY_MIB})`,
+    );
+  return mib;
 }
 
 /** keepalive_interval (seconds, -1 = off) and keepalive_count (unanswered pings tolerated). */

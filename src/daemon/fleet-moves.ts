@@ -14,7 +14,7 @@ import { moveFlags } from '../fleet/move-flags.js';
 import { migrateOut, type SourceOptions } from '../migration/index.js';
 import { METHODS, NOTIFICATIONS } from '../rpc/methods.js';
 import type { PlannedMove } from '../rpc/schema/fleet-plan.js';
-import type { JobStats } from '../rpc/schema/migration.js';
+import { MigrateFlags, type JobStats } from '../rpc/schema/migration.js';
 
 export interface FleetMoveServices {
   /** A new connection of its own to a fleet host (FleetMembers.connect). */
@@ -28,6 +28,11 @@ function hostOf(plan: PlanRecord, name: string): PlanHost {
   if (host === undefined)
     throw new FerryError('INTERNAL_ERROR', `The plan names host '${name}' but not how to reach it`);
   return host;
+}
+
+/** The flags of a move (as its preflight in the plan used them), with the schema's defaults. */
+function flagsOf(move: PlannedMove, persistent: boolean): MigrateFlags {
+  return MigrateFlags.parse(moveFlags({ persistent }, move.mode));
 }
 
 /** A migration that ended without completing is a failed move, whatever the call said. */
@@ -47,13 +52,7 @@ async function moveOffThisHost(
   onProgress: (stats: JobStats) => void,
 ): Promise<MoveOutcome> {
   const persistent = local.domains.get(move.uuid).persistent;
-  const result = await migrateOut(
-    local,
-    move.uuid,
-    to.uri,
-    moveFlags(move.mode, persistent),
-    onProgress,
-  );
+  const result = await migrateOut(local, move.uuid, to.uri, flagsOf(move, persistent), onProgress);
   return outcomeOf(result.stats);
 }
 
@@ -77,7 +76,7 @@ async function moveOffRemoteHost(
     );
     const raw = await client.callRaw(
       'migration.start',
-      { domain: move.uuid, destUri: to.uri, flags: moveFlags(move.mode, info.persistent) },
+      { domain: move.uuid, destUri: to.uri, flags: flagsOf(move, info.persistent) },
       { timeoutMs: 0 },
     );
     return outcomeOf(METHODS['migration.start'].result.parse(raw).stats);

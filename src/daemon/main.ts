@@ -20,6 +20,7 @@ import {
   RETURNS_FILE,
   ReturnRecords,
 } from '../fleet/index.js';
+import { hostCapacity } from '../fleet/capacity.js';
 import { messageOf } from '../common/errors.js';
 import { FERRY_VERSION } from '../common/version.js';
 import { DomainManager, loadHostUuid } from '../host/index.js';
@@ -180,6 +181,8 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
     machineTypes,
     log,
     keepalive: config.keepalive,
+    hostMemoryBytes:
+      config.hostMemoryMiB === undefined ? undefined : config.hostMemoryMiB * 1024 * 1024,
   };
   const migration = {
     source: {
@@ -229,7 +232,7 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
   });
   // Plans fleet.plan made, for fleet.run.
   const plans = new PlanStore();
-  // Where evacuations run with --return left each guest, for `evacuate --undo`.
+  // Where guests evacuated with --return came from, for evacuate --undo.
   const returns = new ReturnRecords(join(config.stateDir, RETURNS_FILE));
   server.implementAll({
     ...createHandlers(domains, { hostUuid, qemuVersion }, migration),
@@ -239,7 +242,19 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
     ...createPreflightHandlers(preflight),
     ...createLinkHandlers(),
     ...createFleetHandlers(fleet),
-    ...createFleetPlanHandlers(plans),
+    ...createFleetPlanHandlers({
+      plans,
+      fleet,
+      returns,
+      hostUuid,
+      capacity: () =>
+        hostCapacity({
+          hostUuid,
+          hostMemoryMiB: config.hostMemoryMiB,
+          guests: () => domains.capacityView(),
+          cpuModel: async () => (await cpus.hostModel()).model,
+        }),
+    }),
     // Moves off this host run in process; those off another host are asked of its ferryd.
     ...createFleetRunHandlers({
       plans,

@@ -93,6 +93,11 @@ export class FleetMembers {
     return { id };
   }
 
+  /** Every known remote host as stored (no probe). */
+  records(): Promise<FleetHostRecord[]> {
+    return this.#store.list();
+  }
+
   /** The known remote host with this id, or undefined. */
   async find(id: string): Promise<FleetHostRecord | undefined> {
     return (await this.#store.list()).find((h) => h.id === id);

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { moveFlags } from './move-flags.js';
+import { MigrateFlags } from '../rpc/schema/migration.js';
+import { moveFlags as flagsOf } from './move-flags.js';
+
+const moveFlags = (mode: 'live' | 'offline', persistent: boolean): MigrateFlags =>
+  MigrateFlags.parse(flagsOf({ persistent }, mode));
 
 void test('live moves use --auto and keep persistence; offline moves take the definition', () => {
   const live = moveFlags('live', true);

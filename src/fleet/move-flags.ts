@@ -1,16 +1,28 @@
 /**
- * The migration flags of a plan's move, as the fleet contract fixes them: a running or paused
- * guest moves live with the automatic policy; a persistent guest moves for good (defined on
- * the target, undefined on the source) and a transient one stays transient; a persistent
- * shut-off guest moves offline (its definition only).
+ * The migration flags a fleet move uses, the same for its preflight (in the plan) and its
+ * run: live with the automatic policy for running/paused guests (a persistent guest moves for
+ * good, a transient one stays transient), offline for persistent shut-off guests.
  * @module
  */
-import { MigrateFlags } from '../rpc/schema/migration.js';
+import type { FleetGuest } from '../rpc/schema/fleet-plan.js';
 
-export function moveFlags(mode: 'live' | 'offline', persistent: boolean): MigrateFlags {
-  return MigrateFlags.parse(
-    mode === 'offline'
-      ? { offline: true, persistent: true, undefineSource: true }
-      : { live: true, auto: true, persistent, undefineSource: persistent },
-  );
+export interface MoveFlags {
+  live?: true;
+  auto?: true;
+  offline?: true;
+  persistent: boolean;
+  undefineSource: boolean;
+}
+
+export function moveFlags(
+  guest: Pick<FleetGuest, 'persistent'>,
+  mode: 'live' | 'offline',
+): MoveFlags {
+  if (mode === 'offline') return { offline: true, persistent: true, undefineSource: true };
+  return {
+    live: true,
+    auto: true,
+    persistent: guest.persistent,
+    undefineSource: guest.persistent,
+  };
 }

@@ -68,6 +68,26 @@ export abstract class DomainRegistry extends EventEmitter<{ event: [DomainEvent]
       .map(summarise);
   }
 
+  /**
+   * Every domain with what capacity counts (the running definition's size while active) and
+   * whether a job holds it: for host.capacity and the destination's memory check.
+   */
+  capacityView(): GuestSize[] {
+    return [...this.records.values()].map((r) => {
+      const def = r.liveDef ?? r.def;
+      return {
+        name: r.def.name,
+        uuid: r.def.uuid,
+        state: r.state,
+        persistent: r.persistent,
+        active: isActive(r),
+        vcpus: def.vcpus,
+        memoryKiB: def.memoryKiB,
+        busy: r.job !== undefined,
+      };
+    });
+  }
+
   /** The record of the domain with this UUID, if this host has one. */
   find(uuid: string): DomainRecord | undefined {
     return this.records.get(uuid);
@@ -259,6 +279,18 @@ export abstract class DomainRegistry extends EventEmitter<{ event: [DomainEvent]
     rec.lock = run.catch(() => undefined);
     return run;
   }
+}
+
+/** A domain as capacity sees it (DomainRegistry.capacityView). */
+export interface GuestSize {
+  name: string;
+  uuid: string;
+  state: string;
+  persistent: boolean;
+  active: boolean;
+  vcpus: number;
+  memoryKiB: number;
+  busy: boolean;
 }
 
 function summarise(rec: DomainRecord): DomainSummary {

@@ -3,7 +3,7 @@
  * @module
  */
 export { DomainManager } from './domain-manager.js';
-export type { DomainManagerOptions } from './domain-registry.js';
+export type { DomainManagerOptions, GuestSize } from './domain-registry.js';
 export type { ActiveJob, DomainRecord, PanicRecord } from './domain-record.js';
 export { DEFAULT_MIGRATION_TUNING } from './domain-record.js';
 export type { Logger } from './logger.js';

@@ -17,7 +17,7 @@ import type { DestinationPreflightParams } from '../rpc/schema/preflight.js';
 import type { z } from 'zod';
 import type { CpuCheckOutcome } from '../rpc/schema/cpu.js';
 import { checkMachineOnHost } from './machine.js';
-import { readMemAvailable } from './memory.js';
+import { guestMemoryFree, readMemAvailable } from './memory.js';
 import type { PreflightServices } from './services.js';
 import { checkStorageHere } from './storage.js';
 
@@ -70,6 +70,23 @@ async function storageOutcome(
   return checkStorageHere(resolved, params.disks, params.offline);
 }
 
+/**
+ * What this host can give the incoming guest: MemAvailable, or with host_memory_mib the
+ * figure host.capacity reports as free, so a fleet plan and this check agree.
+ */
+function memoryForGuests(svc: PreflightServices): number {
+  const memAvailableBytes = readMemAvailable(svc.meminfoPath);
+  if (svc.hostMemoryBytes === undefined) return memAvailableBytes;
+  return guestMemoryFree({
+    offeredBytes: svc.hostMemoryBytes,
+    memAvailableBytes,
+    activeGuestBytes: svc.domains
+      .capacityView()
+      .filter((g) => g.active)
+      .map((g) => g.memoryKiB * 1024),
+  });
+}
+
 export async function destinationPreflight(
   svc: PreflightServices,
   params: z.output<typeof DestinationPreflightParams>,
@@ -87,7 +104,7 @@ export async function destinationPreflight(
     cpu,
     machine,
     numa: readNumaTopology(),
-    memAvailableBytes: readMemAvailable(svc.meminfoPath),
+    memAvailableBytes: memoryForGuests(svc),
     storage,
     ...(conflict === undefined ? {} : { conflict }),
   };

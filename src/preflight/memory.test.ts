@@ -3,7 +3,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { checkMemory, memoryNeeded, QEMU_OVERHEAD_BYTES, readMemAvailable } from './memory.js';
+import {
+  checkMemory,
+  guestMemoryFree,
+  memoryNeeded,
+  QEMU_OVERHEAD_BYTES,
+  readMemAvailable,
+  readMemTotal,
+} from './memory.js';
 
 const MiB = 1024 * 1024;
 
@@ -31,4 +38,44 @@ test('readMemAvailable() reads MemAvailable in bytes', (t) => {
   );
   assert.equal(readMemAvailable(file), 2_000_000 * 1024);
   assert.ok(readMemAvailable() > 0);
+});
+
+test('guestMemoryFree(): offered minus what active guests need, capped by MemAvailable', () => {
+  const offered = 1024 * MiB;
+  const guests = [128 * MiB, 256 * MiB];
+  const used = memoryNeeded(128 * MiB) + memoryNeeded(256 * MiB);
+  assert.equal(
+    guestMemoryFree({
+      offeredBytes: offered,
+      memAvailableBytes: 8192 * MiB,
+      activeGuestBytes: guests,
+    }),
+    offered - used,
+  );
+  assert.equal(
+    guestMemoryFree({
+      offeredBytes: offered,
+      memAvailableBytes: 100 * MiB,
+      activeGuestBytes: guests,
+    }),
+    100 * MiB,
+    'never above MemAvailable',
+  );
+  assert.equal(
+    guestMemoryFree({
+      offeredBytes: 256 * MiB,
+      memAvailableBytes: 8192 * MiB,
+      activeGuestBytes: guests,
+    }),
+    0,
+    'never below 0',
+  );
+});
+
+test('readMemTotal() reads MemTotal in bytes', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-meminfo-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'meminfo');
+  writeFileSync(file, 'MemTotal:        8000000 kB\nMemAvailable:    2000000 kB\n');
+  assert.equal(readMemTotal(file), 8000000 * 1024);
 });

@@ -31,6 +31,28 @@ export function readMemAvailable(path = '/proc/meminfo'): number {
   return kib === undefined ? 0 : Number(kib) * 1024;
 }
 
+/** MemTotal of /proc/meminfo (or a file in its format), in bytes. */
+export function readMemTotal(path = '/proc/meminfo'): number {
+  const kib = /^MemTotal:\s+(\d+) kB/m.exec(readFileSync(path, 'utf8'))?.[1];
+  return kib === undefined ? 0 : Number(kib) * 1024;
+}
+
+/**
+ * The memory a host can still give guests: what it offers (ferryd.conf host_memory_mib, or
+ * MemTotal) minus what its active guests need (their RAM plus QEMU's overhead, as
+ * {@link memoryNeeded}), never above MemAvailable (other processes use memory too) nor below 0.
+ * Fleet plans (host.capacity) and the preflight's destination check both use this figure, so
+ * a plan and the migration's own preflight agree.
+ */
+export function guestMemoryFree(p: {
+  offeredBytes: number;
+  memAvailableBytes: number;
+  activeGuestBytes: readonly number[];
+}): number {
+  const used = p.activeGuestBytes.reduce((sum, b) => sum + memoryNeeded(b), 0);
+  return Math.max(0, Math.min(p.offeredBytes - used, p.memAvailableBytes));
+}
+
 export function checkMemory(
   memoryBytes: number,
   availableBytes: number,

@@ -20,6 +20,11 @@ export interface PreflightServices {
   machineTypes: MachineTypePolicy;
   log: Logger;
   keepalive?: KeepaliveOptions | undefined;
+  /**
+   * ferryd.conf host_memory_mib in bytes: the destination's memory check then offers what
+   * host.capacity calls free (guestMemoryFree); undefined keeps MemAvailable alone.
+   */
+  hostMemoryBytes?: number | undefined;
   /** /proc/meminfo, or a file in its format (tests). */
   meminfoPath?: string;
 }
