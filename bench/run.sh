@@ -10,7 +10,7 @@ bash scripts/setup.sh
 mkdir -p bench/results
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 benches=("$@")
-[ ${#benches[@]} -gt 0 ] || benches=(daemon boot migrate transport storage predict preflight)
+[ ${#benches[@]} -gt 0 ] || benches=(daemon boot migrate transport storage predict preflight evacuate)
 for b in "${benches[@]}"; do
   echo "== $b"
   node --import tsx "bench/$b.bench.ts" 2>/dev/null | tee "bench/results/$b-$stamp.txt"

@@ -255,7 +255,13 @@ export async function runDaemon(argv: readonly string[]): Promise<void> {
           cpuModel: async () => (await cpus.hostModel()).model,
         }),
     }),
-    ...createFleetRunHandlers(plans),
+    // Moves off this host run in process; those off another host are asked of its ferryd.
+    ...createFleetRunHandlers({
+      plans,
+      returns,
+      connect: (host) => fleet.connect(host),
+      local: migration.source,
+    }),
     ...createFleetCpuHandlers({ fleet, cpus, domains, hostUuid }),
   });
   domains.on('event', (ev) => server.broadcast('domain.event', ev, (conn) => conn.state.events));

@@ -12,3 +12,7 @@ export { PLAN_LIFETIME_MS, PlanStore } from './plan-store.js';
 export type { PlanHost, PlanRecord } from './plan-store.js';
 export { RETURNS_FILE, ReturnRecords } from './return-records.js';
 export type { ReturnRecord } from './return-records.js';
+export { PlanRun, PROGRESS_INTERVAL_MS } from './run-plan.js';
+export type { MoveOutcome, MoveRunner, PlanRunOptions, ReturnBook, RunClock } from './run-plan.js';
+export { MoveProgress } from './move-progress.js';
+export type { MoveSnapshot } from './move-progress.js';

@@ -1,6 +1,9 @@
 /**
  * Incoming migration ports: the first free one in the destination's range (49152–49215 by
- * default, as libvirt), checked by binding it, with a clear error when all are taken.
+ * default, as libvirt), checked by binding it, with a clear error when all are taken. A port
+ * handed out is held back from other callers for a few seconds, until its QEMU has bound it:
+ * several migrations arriving at once (a fleet plan's moves) would otherwise each find the
+ * same port free, and all but one QEMU fail with "Address already in use".
  * @module
  */
 import { createServer } from 'node:net';
@@ -17,14 +20,24 @@ function isFree(host: string, port: number): Promise<boolean> {
   });
 }
 
-/** Finds a port QEMU can listen on; `taken` holds ports handed out but not yet bound by QEMU. */
+/** How long a port handed out is skipped by other callers: ample for QEMU to bind it. */
+export const PORT_HOLD_MS = 5000;
+
+/** Ports handed out (or being probed) lately, with when they may be handed out again. */
+const held = new Map<number, number>();
+
+/** Finds a port QEMU can listen on; `taken` holds ports of this host's jobs under way. */
 export async function allocatePort(
   host: string,
   range: readonly [number, number],
   taken: ReadonlySet<number>,
 ): Promise<number> {
   for (let port = range[0]; port <= range[1]; port++) {
-    if (!taken.has(port) && (await isFree(host, port))) return port;
+    if (taken.has(port) || (held.get(port) ?? 0) > Date.now()) continue;
+    // Claimed before the probe awaits, so a concurrent caller moves on to the next port.
+    held.set(port, Date.now() + PORT_HOLD_MS);
+    if (await isFree(host, port)) return port;
+    held.delete(port);
   }
   throw new FerryError(
     'OPERATION_FAILED',

@@ -1,0 +1,241 @@
+/**
+ * Fleet plans carried out on a three-host testbed with real guests: an evacuation with
+ * --return (live and offline moves, a guest no target can run left in place and named), its
+ * undo, a failure in the middle of a plan stopping it cleanly, and balance and consolidate
+ * reaching what their plans state. h1's ferryd coordinates; it is a fleet member by its own
+ * network URI, so moves off h1 run in its process and moves off h2/h3 are asked of theirs.
+ * h2 and h3 offer 1024 MiB and run at most a Nehalem CPU (cpu_limit), so a Westmere guest
+ * cannot leave h1.
+ * @module
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { openConnection, type Connection } from '../../src/cli/connection.js';
+import type { Testbed, TestbedHost } from '../../src/testbed/index.js';
+import type { HostCapacity } from '../../src/rpc/schema/fleet-plan.js';
+import { guestXml } from '../helpers/guest.js';
+import { assertOneLife, keepsBeating } from '../helpers/migration.js';
+import { listOf, startGuestOn } from '../helpers/remote.js';
+import { useTestbed } from '../helpers/testbed.js';
+
+const cpu = (model: string): string =>
+  `\n  <cpu mode='custom' match='exact'><model fallback='forbid'>${model}</model></cpu>`;
+/** A CPU h2 and h3 can run (QEMU's default qemu64 needs svm, which a Nehalem host lacks). */
+const NEHALEM = cpu('Nehalem');
+/** One they cannot (aes). */
+const WESTMERE = cpu('Westmere');
+
+/** RPC to a host's ferryd over its unix socket (reachable from outside its network). */
+async function rpc(t: TestContext, host: TestbedHost): Promise<Connection> {
+  const conn = await openConnection(
+    `qemu+unix:///system?socket=${join(host.paths.runDir, 'ferry-sock')}`,
+  );
+  t.after(() => conn.close());
+  return conn;
+}
+
+/** Makes h1's ferryd plan over all three hosts, itself included by its network URI. */
+async function joinFleet(tb: Testbed): Promise<[TestbedHost, TestbedHost, TestbedHost]> {
+  const hosts = tb.hosts as [TestbedHost, TestbedHost, TestbedHost];
+  await hosts[0].ferryOk('fleet', 'add', ...hosts.map((h) => h.tcpUri));
+  return hosts;
+}
+
+/** Which hosts list `guest` (any state), by host name. */
+async function whereIs(hosts: TestbedHost[], guest: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const h of hosts) if ((await listOf(h)).some(([n]) => n === guest)) found.push(h.name);
+  return found;
+}
+
+/** The state of `guest` on `host`, or undefined. */
+async function stateOn(host: TestbedHost, guest: string): Promise<string | undefined> {
+  return (await listOf(host)).find(([n]) => n === guest)?.[1];
+}
+
+/** Every member's capacity, by host name. */
+async function capacities(conn: Connection): Promise<Map<string, HostCapacity>> {
+  const { members } = await conn.call('fleet.members', {});
+  return new Map(members.map((m) => [m.capacity.hostname, m.capacity]));
+}
+
+/** No host runs guests whose memory adds up to more than it offers. */
+function assertWithinMemory(caps: Map<string, HostCapacity>): void {
+  for (const [name, cap] of caps) {
+    const running = cap.guests
+      .filter((g) => g.state === 'running' || g.state === 'paused')
+      .reduce((sum, g) => sum + g.memoryKiB, 0);
+    assert.ok(running <= cap.memoryKiB, `${name} runs ${running} KiB of ${cap.memoryKiB} offered`);
+  }
+}
+
+/** `ferry …` on `host` that exits with `code`; its stdout. */
+async function ferryExits(host: TestbedHost, code: number, ...args: string[]): Promise<string> {
+  const r = await host.ferry(...args);
+  assert.equal(r.code, code, `ferry ${args.join(' ')}: ${r.stdout}\n${r.stderr}`);
+  return r.stdout;
+}
+
+void test('evacuate --return --execute, then --undo; a failure mid-plan stops it cleanly', async (t) => {
+  const tb = await useTestbed(t, {
+    hosts: 3,
+    extraConfig: (h) =>
+      h === 'h1' ? 'host_memory_mib = 2048\n' : 'host_memory_mib = 1024\ncpu_limit = "Nehalem"\n',
+  });
+  const hosts = await joinFleet(tb);
+  const [h1, h2, h3] = hosts;
+  const serials = new Map<string, string>();
+  // Mixed sizes and dirty rates, small first so the moves overlap on 2 cores.
+  for (const g of [
+    { name: 'quiet1', memoryMiB: 128, hbMs: 500 },
+    { name: 'quiet2', memoryMiB: 192, hbMs: 600 },
+    { name: 'dirty1', memoryMiB: 160, hbMs: 500, dirtyMiB: 16, dirtyRate: 8 },
+    { name: 'dirty2', memoryMiB: 256, hbMs: 700, dirtyMiB: 24, dirtyRate: 16 },
+  ])
+    serials.set(g.name, await startGuestOn(t, h1, { ...g, extraTop: NEHALEM }));
+  await startGuestOn(t, h1, { name: 'off', memoryMiB: 128, extraTop: NEHALEM }, false);
+  const pinned = await startGuestOn(t, h1, { name: 'pinned', hbMs: 1000, extraTop: WESTMERE });
+  const moved = [...serials.keys(), 'off'];
+
+  const out = await ferryExits(h1, 0, 'evacuate', 'h1', '--return', '--execute');
+  // The plan names the guest it cannot move and why; the run ends with the summary.
+  assert.match(out, /pinned/);
+  assert.match(out, /Westmere|cpu/);
+  assert.match(out, /\[\d\/5\] quiet1 h1 → h[23]: completed in /);
+  assert.match(out, /Evacuated h1: 5 moved, 0 failed, 1 left in place in [\d.]+ s\n/);
+  for (const name of moved) {
+    const where = await whereIs(hosts, name);
+    assert.equal(where.length, 1, `${name} is on exactly one host: ${where.join(', ')}`);
+    assert.notEqual(where[0], 'h1', `${name} left h1`);
+  }
+  assert.deepEqual(await whereIs(hosts, 'pinned'), ['h1']);
+  assert.equal(await stateOn(h1, 'pinned'), 'running');
+  const target = (await whereIs(hosts, 'off'))[0] === 'h2' ? h2 : h3;
+  assert.equal(await stateOn(target, 'off'), 'shut off', 'the shut-off guest moved offline');
+  const conn = await rpc(t, h1);
+  assertWithinMemory(await capacities(conn));
+  for (const serial of serials.values()) {
+    await keepsBeating(serial);
+    assertOneLife(serial);
+  }
+  // Where each came from, for the undo.
+  const returns = JSON.parse(
+    readFileSync(join(h1.paths.stateDir, 'fleet-returns.json'), 'utf8'),
+  ) as { returns: { host: string; guest: string }[] };
+  assert.deepEqual(returns.returns.map((r) => `${r.host}:${r.guest}`).sort(), [
+    'h1:dirty1',
+    'h1:dirty2',
+    'h1:off',
+    'h1:quiet1',
+    'h1:quiet2',
+  ]);
+
+  // After the maintenance: back home, running as before; the records are used up.
+  const back = await ferryExits(h1, 0, 'evacuate', '--undo', 'h1', '--execute');
+  assert.match(back, /Brought back to h1: 5 moved, 0 failed, 0 left in place/);
+  for (const name of moved) assert.deepEqual(await whereIs(hosts, name), ['h1'], name);
+  assert.equal(await stateOn(h1, 'off'), 'shut off');
+  for (const serial of serials.values()) {
+    await keepsBeating(serial);
+    assertOneLife(serial);
+  }
+  assert.deepEqual(
+    JSON.parse(readFileSync(join(h1.paths.stateDir, 'fleet-returns.json'), 'utf8')),
+    { returns: [] },
+  );
+
+  // A failure mid-plan: after planning, a guest named like the first move's appears on its
+  // target, so that move fails; nothing new starts, and every guest stays on one host.
+  const plan = await conn.call('fleet.plan', { kind: 'evacuate', host: 'h1' });
+  const first = plan.moves.find((m) => m.order === 1);
+  assert.ok(first, 'the plan has moves');
+  const blocker = first.to === 'h2' ? h2 : h3;
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-blocker-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(
+    join(dir, 'blocker.xml'),
+    guestXml({ name: first.guest, serialLog: join(dir, 'serial.log'), extraTop: NEHALEM }),
+  );
+  await blocker.ferryOk('define', join(dir, 'blocker.xml'));
+  const result = await conn.call('fleet.run', { planId: plan.id });
+  const firstState = result.moves.find((m) => m.order === 1);
+  assert.equal(firstState?.state, 'failed', JSON.stringify(result));
+  assert.match(result.stoppedBecause ?? '', new RegExp(`moving ${first.guest} failed`));
+  assert.ok(
+    result.moves.some((m) => m.state === 'skipped'),
+    'later moves are skipped',
+  );
+  for (const m of result.moves) {
+    assert.ok(['completed', 'failed', 'skipped'].includes(m.state), `${m.guest}: ${m.state}`);
+    const where = await whereIs(hosts, m.guest);
+    const expected = m.state === 'completed' ? [m.to] : ['h1'];
+    if (m.guest === first.guest) expected.push(blocker.name);
+    assert.deepEqual(where.sort(), expected.sort(), `${m.guest} (${m.state})`);
+  }
+  for (const serial of serials.values()) {
+    await keepsBeating(serial);
+    assertOneLife(serial);
+  }
+  await keepsBeating(pinned);
+  // A plan runs once.
+  await assert.rejects(conn.call('fleet.run', { planId: plan.id }), /carried out already/);
+  assert.ok(existsSync(join(h1.paths.stateDir, 'fleet-returns.json')));
+});
+
+void test('balance and consolidate, executed, reach what their plans state', async (t) => {
+  // Room for every guest on one host (each needs 128 MiB + QEMU's ≈ 134 MiB), so consolidate
+  // can empty two.
+  const tb = await useTestbed(t, { hosts: 3, extraConfig: 'host_memory_mib = 2048\n' });
+  const hosts = await joinFleet(tb);
+  const [h1, h2] = hosts;
+  const serials: string[] = [];
+  for (const [i, host] of [h1, h1, h1, h1, h2].entries())
+    serials.push(await startGuestOn(t, host, { name: `g${i + 1}`, memoryMiB: 128, hbMs: 700 }));
+  const conn = await rpc(t, h1);
+
+  const balance = await conn.call('fleet.plan', { kind: 'balance' });
+  assert.ok(balance.moves.length > 0, 'a skewed fleet has something to balance');
+  const balanced = await ferryExits(h1, 0, 'balance', '--execute');
+  assert.match(balanced, new RegExp(`Balanced: ${balance.moves.length} moved, 0 failed`));
+  const after = await capacities(conn);
+  // Each host ends where the plan said (the plan made again is the one shown and run).
+  for (const load of balance.hosts) {
+    const cap = after.get(load.host);
+    assert.ok(cap, load.host);
+    // Within rounding: the plan sums bytes, capacity reports whole KiB.
+    const used = cap.memoryKiB - cap.freeMemoryKiB;
+    assert.ok(
+      Math.abs(used - load.usedAfterKiB) <= 2,
+      `${load.host} uses ${used} KiB, plan said ${load.usedAfterKiB}`,
+    );
+  }
+  assertWithinMemory(after);
+  // The spread the plan states is the one reached.
+  const stated = /Spread \d+ % → (\d+) % \(memory used \/ offered\) with (\d+) move/.exec(
+    balance.summary.join('\n'),
+  );
+  assert.ok(stated, balance.summary.join('\n'));
+  assert.equal(Number(stated[2]), balance.moves.length);
+  const shares = [...after.values()].map((c) => (c.memoryKiB - c.freeMemoryKiB) / c.memoryKiB);
+  const spread = Math.round((Math.max(...shares) - Math.min(...shares)) * 100);
+  assert.ok(Math.abs(spread - Number(stated[1])) <= 1, `spread ${spread} %, stated ${stated[1]} %`);
+
+  const consolidate = await conn.call('fleet.plan', { kind: 'consolidate', keep: 1 });
+  const emptied = consolidate.hosts.filter((h) => h.usedBeforeKiB > 0 && h.usedAfterKiB === 0);
+  assert.ok(emptied.length > 0, `consolidate empties a host: ${consolidate.summary.join('; ')}`);
+  const packed = await ferryExits(h1, 0, 'consolidate', '--execute');
+  assert.match(packed, new RegExp(`Consolidated: ${consolidate.moves.length} moved, 0 failed`));
+  const final = await capacities(conn);
+  for (const h of emptied) {
+    const running = final.get(h.host)?.guests.filter((g) => g.state === 'running') ?? [];
+    assert.deepEqual(running, [], `${h.host} is empty`);
+  }
+  assertWithinMemory(final);
+  for (const serial of serials) {
+    await keepsBeating(serial);
+    assertOneLife(serial);
+  }
+});
