@@ -99,3 +99,27 @@ test('hosts only a move names get a box; a move onto its own host gets no arrow'
     ['g'],
   );
 });
+
+test('names of sideways curves sit beside them, one line each', () => {
+  const layout = layoutPlan(
+    ['a', 'b'],
+    [
+      { order: 1, guest: 'x', from: 'a', to: 'b' },
+      { order: 2, guest: 'y', from: 'a', to: 'b' },
+      { order: 3, guest: 'z', from: 'b', to: 'a' },
+    ],
+    1,
+  );
+  const [x, y, z] = layout.arrows;
+  assert.ok(x !== undefined && y !== undefined && z !== undefined);
+  // a is above b: a → b runs down and bends to its left (the page's right); b → a the other way.
+  assert.equal(x.anchor, 'start');
+  assert.equal(z.anchor, 'end');
+  assert.ok(Math.abs(y.label.y - x.label.y) >= 16);
+  assert.ok(z.label.x < x.label.x);
+  // Horizontal ones are centred over their curve.
+  assert.equal(
+    layoutPlan(['a', 'b'], [{ order: 1, guest: 'x', from: 'a', to: 'b' }], 2).arrows[0]?.anchor,
+    'middle',
+  );
+});

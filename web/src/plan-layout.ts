@@ -29,8 +29,13 @@ export interface MoveArrow {
   path: string;
   start: Point;
   end: Point;
-  /** Where the guest's name goes: the curve's midpoint. */
+  /** Where the guest's name goes: the curve's midpoint (staggered on sideways curves). */
   label: Point;
+  /**
+   * How the name sits at {@link label}: centred above a curve bending up or down; beside
+   * one bending sideways (so names of parallel vertical arrows do not cover each other).
+   */
+  anchor: 'middle' | 'start' | 'end';
 }
 
 export interface PlanLayout {
@@ -96,20 +101,24 @@ export function arrowBetween(
   // Unit normal to the left of a → b (SVG's y grows downwards).
   const nx = dy / length;
   const ny = -dx / length;
-  const bend = 0.12 * length + 26 + index * 30;
+  const bend = 0.25 * length + 20 + index * 40;
   const control = { x: (a.x + b.x) / 2 + nx * bend, y: (a.y + b.y) / 2 + ny * bend };
   const start = edgePoint(from, control);
   const end = edgePoint(to, control);
+  const sideways = Math.abs(nx) > Math.abs(ny);
   const label = {
     x: 0.25 * start.x + 0.5 * control.x + 0.25 * end.x,
-    y: 0.25 * start.y + 0.5 * control.y + 0.25 * end.y,
+    // Sideways curves fan out by less than a name's width: put each name on its own line.
+    y: 0.25 * start.y + 0.5 * control.y + 0.25 * end.y + (sideways ? index * 16 : 0),
   };
+  const anchor = !sideways ? 'middle' : nx > 0 ? 'start' : 'end';
   const p = (q: Point): string => `${round(q.x)} ${round(q.y)}`;
   return {
     path: `M ${p(start)} Q ${p(control)} ${p(end)}`,
     start: { x: round(start.x), y: round(start.y) },
     end: { x: round(end.x), y: round(end.y) },
     label: { x: round(label.x), y: round(label.y) },
+    anchor,
   };
 }
 
@@ -149,15 +158,18 @@ export function layoutPlan(
   let width = 2 * BOX.margin + cols * BOX.width + (cols - 1) * BOX.gapX;
   let height = 2 * BOX.margin + rows * BOX.height + (rows - 1) * BOX.gapY;
   // Curves bend outside the grid (above one row, beside one column): grow the canvas to hold them.
+  // A name beside its curve reaches about 8 px per character to one side.
+  const right = (a: MoveArrow): number => (a.anchor === 'start' ? a.guest.length * 8 : 0);
+  const left = (a: MoveArrow): number => (a.anchor === 'end' ? a.guest.length * 8 : 0);
   for (const a of arrows) {
-    width = Math.max(width, a.label.x + BOX.margin);
+    width = Math.max(width, a.label.x + right(a) + BOX.margin);
     height = Math.max(height, a.label.y + BOX.margin);
   }
   let shiftY = 0;
   let shiftX = 0;
   for (const a of arrows) {
     shiftY = Math.max(shiftY, BOX.margin / 2 - a.label.y);
-    shiftX = Math.max(shiftX, BOX.margin - a.label.x);
+    shiftX = Math.max(shiftX, BOX.margin + left(a) - a.label.x);
   }
   if (shiftX > 0 || shiftY > 0) return shifted({ width, height, boxes, arrows }, shiftX, shiftY);
   return { width: round(width), height: round(height), boxes, arrows };

@@ -100,7 +100,12 @@ export function PlanDiagram({
                 {`#${a.order} ${a.guest}: ${a.from} → ${a.to} (${move?.mode ?? 'live'}, ~${formatMs(move?.predictedMs)}) — ${state}`}
               </title>
               <path d={a.path} marker-end={`url(#arrowhead-${state})`} />
-              <text x={a.label.x} y={a.label.y - 6} class="arrow-label">
+              <text
+                x={a.label.x + (a.anchor === 'start' ? 6 : a.anchor === 'end' ? -6 : 0)}
+                y={a.anchor === 'middle' ? a.label.y - 6 : a.label.y + 4}
+                text-anchor={a.anchor}
+                class="arrow-label"
+              >
                 {a.guest}
               </text>
             </g>

@@ -135,7 +135,6 @@ function RunProgress({ view, progress }: { view: PlanViewState; progress: Progre
       <h3>{running ? 'Running' : 'Ran'}</h3>
       <div class="bar">
         <progress aria-label="Plan progress" max={100} value={progress?.overallPercent ?? 0} />
-        <span class="percent">{Math.floor(progress?.overallPercent ?? 0)} %</span>
         <span class="eta">{progress === undefined ? 'Starting…' : overallStatus(progress)}</span>
       </div>
       <ul class="move-bars">
