@@ -59,7 +59,7 @@ export function capacityBars(c: CapacityInput): CapacityBars {
       value: vcpus,
       max: c.cpus,
       percent: percentOf(vcpus, c.cpus),
-      text: `${vcpus} vCPUs on ${c.cpus} CPU${c.cpus === 1 ? '' : 's'}`,
+      text: `${vcpus} vCPU${vcpus === 1 ? '' : 's'} on ${c.cpus} CPU${c.cpus === 1 ? '' : 's'}`,
     },
     load: {
       value: c.load1,

@@ -1,7 +1,7 @@
 /**
  * `#/fleet`: every fleet member's capacity (memory, vCPUs, load) and guests, the unreachable
- * ones with why, the forms that plan an evacuation, a balance or a consolidation, and the plan
- * on view (plan-view.tsx).
+ * ones with why, the forms that plan an evacuation (and its undo), a balance or a
+ * consolidation, and the plan on view (plan-view.tsx).
  * @module
  */
 import { useSignal } from '@preact/signals';
@@ -157,6 +157,41 @@ function EvacuateForm({ hosts }: { hosts: readonly string[] }) {
   );
 }
 
+/** The undo of an evacuation made with "Bring them back later": its guests come home. */
+function BringBackForm({ hosts }: { hosts: readonly string[] }) {
+  const host = useSignal('');
+  const chosen = hosts.includes(host.value) ? host.value : (hosts[0] ?? '');
+  const submit = (ev: Event): void => {
+    ev.preventDefault();
+    void makePlan({ kind: 'undo', host: chosen }, false);
+  };
+  return (
+    <form aria-label="Bring back" class="card plan-form" onSubmit={submit}>
+      <h2>Bring back</h2>
+      <p class="muted">
+        Return the guests of an evacuation made with “Bring them back later” (as{' '}
+        <code>ferry evacuate --undo</code>).
+      </p>
+      <div class="field">
+        <label for="undo-host">Evacuated host</label>
+        <select
+          id="undo-host"
+          value={chosen}
+          onChange={(ev) => (host.value = ev.currentTarget.value)}
+        >
+          {hosts.map((h) => (
+            <option key={h} value={h}>
+              {h}
+            </option>
+          ))}
+        </select>
+      </div>
+      <PlanButton kind="undo" />
+      <PlanError kind="undo" />
+    </form>
+  );
+}
+
 function CountForm({
   kind,
   title,
@@ -289,6 +324,7 @@ export function FleetPage() {
             field="Hosts to keep"
             placeholder="1"
           />
+          <BringBackForm hosts={hostnames} />
         </div>
       )}
       {view !== undefined && <PlanView key={view.plan.id} view={view} columns={columns} />}

@@ -120,7 +120,7 @@ function RunControls({ view }: { view: PlanViewState }) {
       </button>
       {view.record && (
         <p class="muted">
-          Where each guest came from is recorded: plan “undo” later brings them back.
+          Where each guest came from is recorded: “Bring back” plans their return.
         </p>
       )}
     </div>
