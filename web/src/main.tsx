@@ -8,6 +8,7 @@ import { signal } from '@preact/signals';
 import './styles.css';
 import { csrfToken, signedInUser } from './rpc/connection.js';
 import { allConnections, hostLabel } from './rpc/connections.js';
+import { FleetPage } from './views/fleet.js';
 import { GuestPage } from './views/guest.js';
 import { HostsPage } from './views/hosts.js';
 import { parseRoute } from './views/routes.js';
@@ -24,6 +25,14 @@ function Header() {
       <a href="#/" class="brand-link">
         <h2 class="brand">Ferry</h2>
       </a>
+      <nav aria-label="Pages" class="nav">
+        <a href="#/" aria-current={route.value.page === 'hosts' ? 'page' : undefined}>
+          Hosts
+        </a>
+        <a href="#/fleet" aria-current={route.value.page === 'fleet' ? 'page' : undefined}>
+          Fleet
+        </a>
+      </nav>
       <div class="who">
         <span>Signed in as {signedInUser() || 'unknown'}</span>
         <form method="post" action="/logout">
@@ -57,6 +66,8 @@ function App() {
       <LostBanner />
       {r.page === 'guest' ? (
         <GuestPage key={`${r.hostId}/${r.name}`} hostId={r.hostId} name={r.name} />
+      ) : r.page === 'fleet' ? (
+        <FleetPage />
       ) : (
         <HostsPage />
       )}

@@ -14,3 +14,8 @@ test('anything else is the hosts page', () => {
   assert.deepEqual(parseRoute('#/host/x'), { page: 'hosts' });
   assert.deepEqual(parseRoute('#/host/x/guest/%E0'), { page: 'hosts' });
 });
+
+test('#/fleet is the fleet page', () => {
+  assert.deepEqual(parseRoute('#/fleet'), { page: 'fleet' });
+  assert.deepEqual(parseRoute('#/fleet/x'), { page: 'hosts' });
+});
