@@ -6,6 +6,7 @@
  * @module
  */
 import cliProgress from 'cli-progress';
+import { etaSeconds, jobThroughput, samplePercent } from '../common/job-progress.js';
 import type { JobStats } from '../rpc/schema/migration.js';
 
 const MiB = 1024 * 1024;
@@ -44,10 +45,10 @@ export const STUCK_PASSES = 4;
 /**
  * The job as the CLI sees it. Pure: fed samples, returns what to show.
  *
- * The percentage is processed / (processed + remaining), kept monotonic. virsh computes
- * 100 − remaining/total, which drops back at every pre-copy pass (90 % → 66 %, see NOTES.md)
- * because each pass re-sends the pages dirtied meanwhile; a bar going backwards reads as
- * "broken", so Ferry holds the highest value reached instead.
+ * Percent and ETA are src/common/job-progress.ts's (as the web console's and a fleet plan's),
+ * the percentage held at the highest value reached: virsh's 100 − remaining/total drops back
+ * at every pre-copy pass (90 % → 66 %, see NOTES.md), and a bar going backwards reads as
+ * "broken".
  */
 export class ProgressModel {
   #percent = 0;
@@ -65,15 +66,9 @@ export class ProgressModel {
   update(stats: JobStats): ProgressUpdate {
     const processed = stats.dataProcessed ?? 0;
     const remaining = stats.dataRemaining ?? 0;
-    // While only the disks are copied (memory waits until they are in sync), their rate.
-    const memoryStarted = (stats.memoryBandwidth ?? 0) > 0 || (stats.iteration ?? 0) > 0;
-    const throughput = memoryStarted ? (stats.memoryBandwidth ?? 0) : (stats.diskBandwidth ?? 0);
+    const throughput = jobThroughput(stats);
     const dirtyRate = stats.dirtyRate ?? 0;
-    const sum = processed + remaining;
-    let raw = sum > 0 ? Math.floor((processed * 100) / sum) : 0;
-    // Like virsh: 100 % only when nothing remains.
-    if (remaining > 0) raw = Math.min(raw, 99);
-    this.#percent = Math.max(this.#percent, raw);
+    this.#percent = Math.max(this.#percent, samplePercent(stats));
 
     let warning: string | undefined;
     if (stats.dataRemaining !== undefined && stats.postcopy !== true) {
@@ -98,7 +93,6 @@ export class ProgressModel {
         }
       }
     }
-    const net = throughput - dirtyRate;
     this.#last = {
       percent: this.#percent,
       processed,
@@ -107,7 +101,7 @@ export class ProgressModel {
       throughput,
       dirtyRate,
       iteration: stats.iteration,
-      etaSeconds: net > 0 ? remaining / net : undefined,
+      etaSeconds: etaSeconds(stats),
       ...(stats.diskTotal === undefined
         ? {}
         : { disk: { processed: stats.diskProcessed ?? 0, total: stats.diskTotal } }),

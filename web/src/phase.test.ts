@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { etaSeconds, phaseText, ProgressTracker } from './phase.js';
+import { phaseText, ProgressTracker } from './phase.js';
 import type { JobStats } from './rpc/types.js';
 
 const MiB = 1024 * 1024;
@@ -47,13 +47,4 @@ test('chart points split remaining memory from remaining disk', () => {
   assert.deepEqual(point, { seconds: 2.5, memory: 200 * MiB, disk: 100 * MiB });
   const noDisk = t.update(running({ timeElapsedMs: 3000, dataRemaining: 5 })).point;
   assert.equal(noDisk.disk, null);
-});
-
-test('the ETA uses the net rate in pre-copy and the throughput in post-copy', () => {
-  const s = running({ iteration: 2, memoryBandwidth: 10 });
-  assert.equal(etaSeconds(s, 100 * MiB, 10 * MiB, 5 * MiB), 20);
-  assert.equal(etaSeconds(s, 100 * MiB, 10 * MiB, 10 * MiB), undefined, 'not gaining');
-  const post = running({ postcopy: true, iteration: 2, memoryBandwidth: 10 });
-  assert.equal(etaSeconds(post, 100 * MiB, 10 * MiB, 50 * MiB), 10);
-  assert.equal(etaSeconds({ type: 'Failed', status: 'failed' }, 1, 1, 0), undefined);
 });

@@ -1,9 +1,15 @@
 /**
  * A running migration as the progress view shows it, from its `job.progress` samples: the
  * phase in words, a percentage that never goes backwards, the ETA, and one chart point per
- * sample. The same model as `ferry migrate --verbose` (src/cli/progress.ts). DOM-free.
+ * sample. Percent and ETA are src/common/job-progress.ts's, as `ferry migrate --verbose`. DOM-free.
  * @module
  */
+import {
+  etaSeconds,
+  jobThroughput,
+  memoryStarted,
+  samplePercent,
+} from '../../src/common/job-progress.js';
 import type { JobStats } from './rpc/types.js';
 
 /** What the progress view shows after a sample; bytes and bytes/s. */
@@ -29,11 +35,6 @@ export interface ChartPoint {
   seconds: number;
   memory: number;
   disk: number | null;
-}
-
-/** Whether memory pages are being sent yet (a storage copy goes first, memory waits). */
-function memoryStarted(stats: JobStats): boolean {
-  return (stats.memoryBandwidth ?? 0) > 0 || (stats.iteration ?? 0) > 0;
 }
 
 /** The phase in words: "Copying storage", "Pre-copy, iteration 3", "Post-copy", "Completed"… */
@@ -80,20 +81,14 @@ export class ProgressTracker {
     const diskRemaining = stats.diskTotal === undefined ? undefined : (stats.diskRemaining ?? 0);
     const memoryRemaining = Math.max(0, remaining - (diskRemaining ?? 0));
     // While only the disks are copied, their rate is the job's rate.
-    const throughput = memoryStarted(stats)
-      ? (stats.memoryBandwidth ?? 0)
-      : (stats.diskBandwidth ?? 0);
+    const throughput = jobThroughput(stats);
     const dirtyRate = stats.dirtyRate ?? 0;
-    const sum = processed + remaining;
-    let raw = sum > 0 ? Math.floor((processed * 100) / sum) : 0;
-    if (remaining > 0) raw = Math.min(raw, 99);
-    if (stats.type === 'Completed') raw = 100;
-    this.#percent = Math.max(this.#percent, raw);
+    this.#percent = Math.max(this.#percent, samplePercent(stats));
     const elapsedSeconds = (stats.timeElapsedMs ?? 0) / 1000;
     const snapshot: ProgressSnapshot = {
       phase: phaseText(stats),
       percent: this.#percent,
-      etaSeconds: etaSeconds(stats, remaining, throughput, dirtyRate),
+      etaSeconds: etaSeconds(stats),
       throughput,
       dirtyRate,
       iteration: stats.iteration,
@@ -113,22 +108,4 @@ export class ProgressTracker {
   get last(): ProgressSnapshot | undefined {
     return this.#last;
   }
-}
-
-/**
- * Seconds left: what remains over the net rate. In pre-copy the guest re-dirties pages as
- * they go, so the net rate is throughput − dirty rate; in post-copy (and a storage copy
- * before memory starts) nothing is sent twice, so it is the throughput itself.
- */
-export function etaSeconds(
-  stats: JobStats,
-  remaining: number,
-  throughput: number,
-  dirtyRate: number,
-): number | undefined {
-  if (stats.type === 'Completed') return 0;
-  if (stats.type !== 'Unbounded') return undefined;
-  const net =
-    stats.postcopy === true || !memoryStarted(stats) ? throughput : throughput - dirtyRate;
-  return net > 0 ? remaining / net : undefined;
 }
