@@ -10,6 +10,7 @@ import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, FrameError, encodeFrame } from '
 import type { JsonObject } from '../framing.js';
 import { makeError } from '../protocol.js';
 import type { CloseListener, LocalEndpoint, Transport } from './index.js';
+import { TransportListeners } from './listeners.js';
 
 export interface StreamTransportOptions {
   /** Largest frame accepted or sent, in bytes (default 16 MiB). */
@@ -35,10 +36,7 @@ export class StreamTransport implements Transport {
   readonly #decoder: FrameDecoder;
   readonly #maxWriteBuffer: number;
   readonly #closeGraceMs: number;
-  readonly #messageListeners = new Set<(msg: JsonObject) => void>();
-  readonly #closeListeners = new Set<CloseListener>();
-  #closed = false;
-  #reason: FerryError | undefined;
+  readonly #listeners = new TransportListeners();
 
   /** Precondition: nothing else reads from `stream` (we consume 'data' events). */
   constructor(stream: Duplex, options: StreamTransportOptions = {}) {
@@ -67,12 +65,12 @@ export class StreamTransport implements Transport {
   }
 
   get closed(): boolean {
-    return this.#closed;
+    return this.#listeners.closed;
   }
 
   /** See {@link Transport.send}. */
   send(msg: object): void {
-    if (this.#closed) return;
+    if (this.closed) return;
     const frame = encodeFrame(msg, this.#decoder.maxFrameBytes);
     if (this.#stream.writableLength + frame.length > this.#maxWriteBuffer) {
       this.close(
@@ -88,21 +86,12 @@ export class StreamTransport implements Transport {
 
   /** See {@link Transport.onMessage}. */
   onMessage(cb: (msg: JsonObject) => void): () => void {
-    this.#messageListeners.add(cb);
-    return () => this.#messageListeners.delete(cb);
+    return this.#listeners.onMessage(cb);
   }
 
   /** See {@link Transport.onClose}. */
   onClose(cb: CloseListener): () => void {
-    if (this.#closed) {
-      const reason = this.#reason;
-      queueMicrotask(() => {
-        cb(reason);
-      });
-      return () => undefined;
-    }
-    this.#closeListeners.add(cb);
-    return () => this.#closeListeners.delete(cb);
+    return this.#listeners.onClose(cb);
   }
 
   /** See {@link Transport.close}. */
@@ -111,7 +100,7 @@ export class StreamTransport implements Transport {
   }
 
   pause(): void {
-    if (!this.#closed) this.#stream.pause();
+    if (!this.closed) this.#stream.pause();
   }
 
   resume(): void {
@@ -120,11 +109,11 @@ export class StreamTransport implements Transport {
 
   #onData(chunk: Buffer): void {
     // After close we keep reading (and discarding) so the peer's EOF is seen promptly.
-    if (this.#closed) return;
+    if (this.closed) return;
     try {
       this.#decoder.push(chunk, (frame) => {
         // A listener may have closed us mid-chunk; later frames must not be delivered.
-        if (!this.#closed) this.#emit(frame);
+        if (!this.closed) this.#emit(frame);
       });
     } catch (err) {
       if (!(err instanceof FrameError)) throw err;
@@ -139,26 +128,13 @@ export class StreamTransport implements Transport {
   }
 
   #emit(frame: JsonObject): void {
-    for (const cb of this.#messageListeners) {
-      try {
-        cb(frame);
-      } catch (err) {
-        // A bug in a listener must not crash the daemon (an exception here would be
-        // uncaught); drop this connection instead and report why to close listeners.
-        this.#shutdown(
-          new FerryError('INTERNAL_ERROR', 'Internal error while handling a message', {
-            cause: err,
-          }),
-        );
-        return;
-      }
-    }
+    // A bug in a listener must not crash the daemon: drop this connection instead.
+    const failed = this.#listeners.emit(frame);
+    if (failed !== undefined) this.#shutdown(failed);
   }
 
   #shutdown(reason: FerryError | undefined): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#reason = reason;
+    if (!this.#listeners.markClosed(reason)) return;
     const stream = this.#stream;
     if (!stream.destroyed) {
       // end() flushes what we queued (e.g. the error frame); destroy() later in case the
@@ -171,16 +147,7 @@ export class StreamTransport implements Transport {
         clearTimeout(timer);
       });
     }
-    const listeners = [...this.#closeListeners];
-    this.#closeListeners.clear();
-    this.#messageListeners.clear();
-    for (const cb of listeners) {
-      try {
-        cb(reason);
-      } catch {
-        // Close listeners are cleanup code; one failing must not stop the others.
-      }
-    }
+    this.#listeners.fireClose();
   }
 }
 

@@ -13,6 +13,7 @@ import { DEFAULT_MAX_FRAME_BYTES, FrameError, encodeFrame } from '../framing.js'
 import type { JsonObject } from '../framing.js';
 import { makeError } from '../protocol.js';
 import type { CloseListener, LocalEndpoint, Transport } from './index.js';
+import { TransportListeners } from './listeners.js';
 
 /** WebSocket close codes (RFC 6455 §7.4.1) this transport uses. */
 export const WS_CLOSE = {
@@ -75,12 +76,9 @@ export class WebSocketTransport implements Transport {
   readonly #maxFrameBytes: number;
   readonly #maxWriteBuffer: number;
   readonly #closeGraceMs: number;
-  readonly #messageListeners = new Set<(msg: JsonObject) => void>();
-  readonly #closeListeners = new Set<CloseListener>();
+  readonly #listeners = new TransportListeners();
   readonly #utf8 = new TextDecoder('utf-8', { fatal: true });
   #pingTimer: NodeJS.Timeout | undefined;
-  #closed = false;
-  #reason: FerryError | undefined;
 
   /** Precondition: `ws` is open and nothing else listens for its messages. */
   constructor(ws: WebSocket, options: WebSocketTransportOptions = {}) {
@@ -118,12 +116,12 @@ export class WebSocketTransport implements Transport {
   }
 
   get closed(): boolean {
-    return this.#closed;
+    return this.#listeners.closed;
   }
 
   /** See {@link Transport.send}. */
   send(msg: object): void {
-    if (this.#closed) return;
+    if (this.closed) return;
     // encodeFrame checks the size and serializability; the newline is the streams' framing.
     const frame = encodeFrame(msg, this.#maxFrameBytes);
     if (this.#ws.bufferedAmount + frame.length > this.#maxWriteBuffer) {
@@ -140,21 +138,12 @@ export class WebSocketTransport implements Transport {
 
   /** See {@link Transport.onMessage}. */
   onMessage(cb: (msg: JsonObject) => void): () => void {
-    this.#messageListeners.add(cb);
-    return () => this.#messageListeners.delete(cb);
+    return this.#listeners.onMessage(cb);
   }
 
   /** See {@link Transport.onClose}. */
   onClose(cb: CloseListener): () => void {
-    if (this.#closed) {
-      const reason = this.#reason;
-      queueMicrotask(() => {
-        cb(reason);
-      });
-      return () => undefined;
-    }
-    this.#closeListeners.add(cb);
-    return () => this.#closeListeners.delete(cb);
+    return this.#listeners.onClose(cb);
   }
 
   /** See {@link Transport.close}; the peer gets a close code and the reason's message. */
@@ -163,15 +152,15 @@ export class WebSocketTransport implements Transport {
   }
 
   pause(): void {
-    if (!this.#closed) this.#ws.pause();
+    if (!this.closed) this.#ws.pause();
   }
 
   resume(): void {
-    if (!this.#closed) this.#ws.resume();
+    if (!this.closed) this.#ws.resume();
   }
 
   #onMessage(data: RawData, isBinary: boolean): void {
-    if (this.#closed) return;
+    if (this.closed) return;
     let frame: JsonObject;
     try {
       frame = this.#decode(data, isBinary);
@@ -186,22 +175,9 @@ export class WebSocketTransport implements Transport {
       this.#shutdown(err, true);
       return;
     }
-    for (const cb of this.#messageListeners) {
-      try {
-        cb(frame);
-      } catch (err) {
-        // An exception here would be uncaught and crash the daemon: drop this peer instead.
-        this.#shutdown(
-          new FerryError('INTERNAL_ERROR', 'Internal error while handling a message', {
-            cause: err,
-          }),
-          true,
-        );
-        return;
-      }
-      // A listener may have closed us; later listeners must not see the frame.
-      if (this.closed) return;
-    }
+    // An exception in a listener would be uncaught and crash the daemon: drop this peer instead.
+    const failed = this.#listeners.emit(frame);
+    if (failed !== undefined) this.#shutdown(failed, true);
   }
 
   #decode(data: RawData, isBinary: boolean): JsonObject {
@@ -242,7 +218,7 @@ export class WebSocketTransport implements Transport {
       answered = true;
     });
     // Any message proves the peer alive too, so a busy connection is never dropped.
-    this.#messageListeners.add(() => {
+    this.#listeners.onMessage(() => {
       answered = true;
     });
     this.#pingTimer = setInterval(() => {
@@ -265,9 +241,7 @@ export class WebSocketTransport implements Transport {
 
   /** `graceful`: send a close frame and wait for the handshake; otherwise drop the socket. */
   #shutdown(reason: FerryError | undefined, graceful: boolean): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#reason = reason;
+    if (!this.#listeners.markClosed(reason)) return;
     clearInterval(this.#pingTimer);
     const ws = this.#ws;
     if (ws.readyState === ws.OPEN && graceful) {
@@ -280,15 +254,6 @@ export class WebSocketTransport implements Transport {
     } else if (ws.readyState !== ws.CLOSED) {
       ws.terminate();
     }
-    const listeners = [...this.#closeListeners];
-    this.#closeListeners.clear();
-    this.#messageListeners.clear();
-    for (const cb of listeners) {
-      try {
-        cb(reason);
-      } catch {
-        // Close listeners are cleanup code; one failing must not stop the others.
-      }
-    }
+    this.#listeners.fireClose();
   }
 }
