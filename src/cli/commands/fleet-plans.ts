@@ -36,10 +36,8 @@ async function planAndMaybeRun(
     return;
   }
   if (plan.moves.length === 0) return;
-  const progress = await runPlan(ctx, plan, { keepGoing: opts.keepGoing === true, record });
-  const failed = progress.moves.filter((m) => m.state === 'failed').length;
-  if (failed > 0)
-    throw new Error(`${failed} of ${progress.moves.length} moves of plan ${plan.id} failed`);
+  // runPlan throws (exit 1, naming the first failed move) when a move failed.
+  await runPlan(ctx, plan, { keepGoing: opts.keepGoing === true, record });
 }
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];

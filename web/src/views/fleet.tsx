@@ -114,20 +114,13 @@ function EvacuateForm({ hosts }: { hosts: readonly string[] }) {
     <form aria-label="Evacuate" class="card plan-form" onSubmit={submit}>
       <h2>Evacuate</h2>
       <p class="muted">Move every guest off a host, e.g. before maintenance.</p>
-      <div class="field">
-        <label for="evacuate-host">Host to evacuate</label>
-        <select
-          id="evacuate-host"
-          value={chosen}
-          onChange={(ev) => (host.value = ev.currentTarget.value)}
-        >
-          {hosts.map((h) => (
-            <option key={h} value={h}>
-              {h}
-            </option>
-          ))}
-        </select>
-      </div>
+      <HostSelect
+        id="evacuate-host"
+        label="Host to evacuate"
+        hosts={hosts}
+        value={chosen}
+        onChange={(h) => (host.value = h)}
+      />
       <fieldset class="field targets">
         <legend>Targets (none ticked: any other host)</legend>
         {hosts
@@ -157,6 +150,32 @@ function EvacuateForm({ hosts }: { hosts: readonly string[] }) {
   );
 }
 
+/** A labelled choice of one fleet host (the host to evacuate, the host to bring back to). */
+function HostSelect(props: {
+  id: string;
+  label: string;
+  hosts: readonly string[];
+  value: string;
+  onChange: (host: string) => void;
+}) {
+  return (
+    <div class="field">
+      <label for={props.id}>{props.label}</label>
+      <select
+        id={props.id}
+        value={props.value}
+        onChange={(ev) => props.onChange(ev.currentTarget.value)}
+      >
+        {props.hosts.map((h) => (
+          <option key={h} value={h}>
+            {h}
+          </option>
+        ))}
+      </select>
+    </div>
+  );
+}
+
 /** The undo of an evacuation made with "Bring them back later": its guests come home. */
 function BringBackForm({ hosts }: { hosts: readonly string[] }) {
   const host = useSignal('');
@@ -172,20 +191,13 @@ function BringBackForm({ hosts }: { hosts: readonly string[] }) {
         Return the guests of an evacuation made with “Bring them back later” (as{' '}
         <code>ferry evacuate --undo</code>).
       </p>
-      <div class="field">
-        <label for="undo-host">Evacuated host</label>
-        <select
-          id="undo-host"
-          value={chosen}
-          onChange={(ev) => (host.value = ev.currentTarget.value)}
-        >
-          {hosts.map((h) => (
-            <option key={h} value={h}>
-              {h}
-            </option>
-          ))}
-        </select>
-      </div>
+      <HostSelect
+        id="undo-host"
+        label="Evacuated host"
+        hosts={hosts}
+        value={chosen}
+        onChange={(h) => (host.value = h)}
+      />
       <PlanButton kind="undo" />
       <PlanError kind="undo" />
     </form>
