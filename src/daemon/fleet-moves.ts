@@ -8,8 +8,9 @@
  * @module
  */
 import { FerryError } from '../common/errors.js';
+import { Slots } from '../common/slots.js';
 import type { HostClient, MoveOutcome, MoveRunner, PlanHost, PlanRecord } from '../fleet/index.js';
-import { LOCAL_HOST_ID } from '../fleet/index.js';
+import { LOCAL_HOST_ID, streamLimit } from '../fleet/index.js';
 import { moveFlags } from '../fleet/move-flags.js';
 import { migrateOut, type SourceOptions } from '../migration/index.js';
 import { METHODS, NOTIFICATIONS } from '../rpc/methods.js';
@@ -86,13 +87,36 @@ async function moveOffRemoteHost(
   }
 }
 
-/** The move runner of one plan. */
+/**
+ * The move runner of one plan. Live moves off one source host copy memory at most
+ * streamLimit(its CPUs) at a time: a move off this host holds its slot from the destination's
+ * prepare to the stream's completion, a move off another host (whose job runs there) for the
+ * whole call.
+ */
 export function fleetMoveRunner(services: FleetMoveServices, plan: PlanRecord): MoveRunner {
-  return (move, onProgress) => {
+  const slots = new Map<string, Slots>();
+  const slotsOf = (host: string): Slots => {
+    let s = slots.get(host);
+    if (s === undefined) {
+      const cpus = plan.plan.hosts.find((h) => h.host === host)?.cpus ?? 1;
+      s = new Slots(streamLimit(cpus));
+      slots.set(host, s);
+    }
+    return s;
+  };
+  return async (move, onProgress) => {
     const from = hostOf(plan, move.from);
     const to = hostOf(plan, move.to);
-    return from.id === LOCAL_HOST_ID
-      ? moveOffThisHost(services.local, move, to, onProgress)
-      : moveOffRemoteHost(services, from, move, to, onProgress);
+    const sourceSlots = slotsOf(move.from);
+    if (from.id === LOCAL_HOST_ID) {
+      const local = { ...services.local, streamSlot: () => sourceSlots.acquire() };
+      return moveOffThisHost(local, move, to, onProgress);
+    }
+    const release = move.mode === 'live' ? await sourceSlots.acquire() : undefined;
+    try {
+      return await moveOffRemoteHost(services, from, move, to, onProgress);
+    } finally {
+      release?.();
+    }
   };
 }

@@ -15,4 +15,5 @@ export type { ReturnRecord } from './return-records.js';
 export { PlanRun, PROGRESS_INTERVAL_MS } from './run-plan.js';
 export type { MoveOutcome, MoveRunner, PlanRunOptions, ReturnBook, RunClock } from './run-plan.js';
 export { MoveProgress } from './move-progress.js';
+export { streamLimit } from './planner/order.js';
 export type { MoveSnapshot } from './move-progress.js';

@@ -11,6 +11,7 @@ import type { DomainManager, DomainRecord, Logger } from '../host/index.js';
 import type { QmpClient } from '../qmp/index.js';
 import type { JobStats } from '../rpc/schema/migration.js';
 import type { MigrationJournal, SourceEntry } from './journal.js';
+import { MigrationError } from './errors.js';
 import { connectPeer } from './peer.js';
 import { failedJob, jobStatsFrom, type MigrationInfo } from './stats.js';
 
@@ -103,4 +104,31 @@ async function streamEnd(qmp: QmpClient): Promise<JobStats> {
 
 function completedWithoutQemu(): JobStats {
   return { type: 'Completed', operation: 'Outgoing migration', status: 'completed' };
+}
+
+/**
+ * The destination could not be told (or could not answer) after the switch-over: only it
+ * knows whether the guest runs there, so ask it until it answers, then confirm or roll back.
+ */
+export async function afterSwitchoverFailure(
+  opts: SettleContext,
+  rec: DomainRecord,
+  entry: SourceEntry,
+  err: unknown,
+): Promise<{ name: string; stats: JobStats }> {
+  opts.log.warn(
+    { domain: entry.domainName, err: messageOf(err) },
+    'lost the destination after the switch-over; asking it how the job ended',
+  );
+  const settled = await settleAfterSwitchover(opts, rec, entry);
+  if (settled.outcome === 'completed') {
+    opts.domains.releaseJob(rec, settled.stats);
+    return { name: entry.flags.dname ?? entry.domainName, stats: settled.stats };
+  }
+  opts.domains.releaseJob(rec, settled.stats);
+  throw new MigrationError(
+    'finish',
+    `Migration failed: ${settled.why} (${messageOf(err)}); the guest stays on this host`,
+    err,
+  );
 }

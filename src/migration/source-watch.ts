@@ -3,7 +3,7 @@
  * progress, and applies the job's policy (timeout action, post-copy switch).
  * @module
  */
-import type { FerryError } from '../common/errors.js';
+import { FerryError, messageOf } from '../common/errors.js';
 import type { DomainManager, DomainRecord } from '../host/index.js';
 import type { QmpClient } from '../qmp/index.js';
 import type { JobStats, MigrateFlags } from '../rpc/schema/migration.js';
@@ -151,4 +151,22 @@ export async function failedStats(qmp: QmpClient, aborted: boolean): Promise<Job
       status: 'failed',
     };
   }
+}
+
+/** The error a failed (not switched-over) job reports. */
+export function failureMessage(err: unknown, control: JobControl): FerryError {
+  if (control.aborted)
+    return new FerryError(
+      'OPERATION_FAILED',
+      "operation aborted: job 'migration out' canceled by client",
+      { cause: err },
+    );
+  if (control.peerLost !== undefined)
+    return new MigrationError(
+      'perform',
+      `operation failed: Lost connection to destination host (${control.peerLost.message})`,
+      err,
+    );
+  if (err instanceof FerryError) return err;
+  return new MigrationError('perform', `Migration failed: ${messageOf(err)}`, err);
 }

@@ -26,13 +26,13 @@ import { capabilitiesFor, checkFlags, checkResumeFlags, parametersFor } from './
 import { MigrationError } from './errors.js';
 import type { MigrationJournal, SourceEntry } from './journal.js';
 import { connectPeer, type PeerClient } from './peer.js';
-import { settleAfterSwitchover } from './settle.js';
+import { afterSwitchoverFailure } from './settle.js';
 import { outcomeOf, outgoingJobHandle } from './source-job.js';
 import { explainSourceExit } from './source-exit.js';
 import { SourcePostcopy } from './source-postcopy.js';
 import { offline } from './source-offline.js';
 import { SourceStorage } from './storage/source-storage.js';
-import { failedStats, watch, type JobControl } from './source-watch.js';
+import { failedStats, failureMessage, watch, type JobControl } from './source-watch.js';
 import { checkMigrationTlsFiles, disableMigrationTls, enableMigrationTls } from './tls.js';
 import {
   firstFailure,
@@ -59,6 +59,11 @@ export interface SourceOptions {
   cpu?: CpuService | undefined;
   /** The preflight every migration runs first (absent: none, e.g. in unit tests). */
   preflight?: PreflightServices | undefined;
+  /**
+   * Held from the destination's prepare to the stream's completion (a fleet run bounds how
+   * many of its streams run at once with it); absent: no bound.
+   */
+  streamSlot?: (() => Promise<() => void>) | undefined;
 }
 
 /** Migrates `ref` to the ferryd at `destUri`; resolves with the completed job's statistics. */
@@ -260,6 +265,7 @@ async function live(
   async function perform(): Promise<{ name: string; stats: JobStats }> {
     let guestFailure: FerryError | undefined;
     let stats: JobStats;
+    let releaseSlot: (() => void) | undefined;
     try {
       enter('begin', 'source-begin');
       // Before anything changes: a missing certificate is the user's to fix, not a rollback.
@@ -271,6 +277,8 @@ async function live(
       // Without it the destination assumes its own CPU; a probe failure must not stop the job.
       const sourceHostCpu = await opts.cpu?.hostModel().catch(() => undefined);
       if (!flags.live && entry.wasRunning) await domains.pauseForMigration(rec);
+      // From here to the completion the two QEMUs copy flat out: a fleet run bounds how many do.
+      releaseSlot = await opts.streamSlot?.();
       const preparing = link.requirePeer().call('migration.prepare', {
         xml: formatDomainXml(def),
         sourceHostUuid: opts.hostUuid,
@@ -315,6 +323,8 @@ async function live(
       if (uri === undefined)
         throw new MigrationError('prepare', 'Destination gave no migration URI');
       log.info({ domain: def.name, uri, job: jobId }, 'migration started');
+      // An abort asked before the stream (waiting for a slot, preparing) has nothing to cancel.
+      if (control.aborted) throw failureMessage(undefined, control);
       enter('performing');
       await qmp.execute('migrate', { uri });
       crashPoint('source-performing');
@@ -330,6 +340,8 @@ async function live(
         onPreSwitchover: () => disks.complete(),
         ...(auto === undefined ? {} : { onPrecopySample: (s: JobStats) => auto.onSample(s) }),
       });
+      releaseSlot?.();
+      log.info({ domain: def.name, job: jobId }, 'migration stream completed');
       stats = disks.final(stats);
       switchOver();
       guestFailure = await finish(link.requirePeer(), false, stats).then(
@@ -378,53 +390,10 @@ async function live(
       journal.finish(entry, control.aborted ? 'cancelled' : 'failed', final);
       domains.releaseJob(rec, final);
       throw error;
+    } finally {
+      releaseSlot?.();
     }
     if (guestFailure !== undefined) throw guestFailure;
     return { name: def.name, stats };
   }
-}
-
-/** The error a failed (not switched-over) job reports. */
-function failureMessage(err: unknown, control: JobControl): FerryError {
-  if (control.aborted)
-    return new FerryError(
-      'OPERATION_FAILED',
-      "operation aborted: job 'migration out' canceled by client",
-      { cause: err },
-    );
-  if (control.peerLost !== undefined)
-    return new MigrationError(
-      'perform',
-      `operation failed: Lost connection to destination host (${control.peerLost.message})`,
-      err,
-    );
-  if (err instanceof FerryError) return err;
-  return new MigrationError('perform', `Migration failed: ${messageOf(err)}`, err);
-}
-
-/**
- * The destination could not be told (or could not answer) after the switch-over: only it
- * knows whether the guest runs there, so ask it until it answers, then confirm or roll back.
- */
-async function afterSwitchoverFailure(
-  opts: SourceOptions,
-  rec: DomainRecord,
-  entry: SourceEntry,
-  err: unknown,
-): Promise<{ name: string; stats: JobStats }> {
-  opts.log.warn(
-    { domain: entry.domainName, err: messageOf(err) },
-    'lost the destination after the switch-over; asking it how the job ended',
-  );
-  const settled = await settleAfterSwitchover(opts, rec, entry);
-  if (settled.outcome === 'completed') {
-    opts.domains.releaseJob(rec, settled.stats);
-    return { name: entry.flags.dname ?? entry.domainName, stats: settled.stats };
-  }
-  opts.domains.releaseJob(rec, settled.stats);
-  throw new MigrationError(
-    'finish',
-    `Migration failed: ${settled.why} (${messageOf(err)}); the guest stays on this host`,
-    err,
-  );
 }

@@ -19,6 +19,7 @@ import type { HostCapacity } from '../../src/rpc/schema/fleet-plan.js';
 import { guestXml } from '../helpers/guest.js';
 import { assertOneLife, keepsBeating } from '../helpers/migration.js';
 import { listOf, startGuestOn } from '../helpers/remote.js';
+import { FERRY_BIN } from '../../src/testbed/ferryd.js';
 import { useTestbed } from '../helpers/testbed.js';
 
 const cpu = (model: string): string =>
@@ -72,6 +73,29 @@ function assertWithinMemory(caps: Map<string, HostCapacity>): void {
   }
 }
 
+/**
+ * h1 has 2 CPUs, so its moves copy memory one at a time (streamLimit): no stream starts
+ * before the previous one completed, by h1's ferryd log.
+ */
+function assertOneStreamAtOnce(log: string): void {
+  const events = log
+    .split('\n')
+    .filter((l) => l.includes('"migration started"') || l.includes('"migration stream completed"'))
+    .map((l) => JSON.parse(l) as { msg: string; domain: string });
+  const starts = events.filter((e) => e.msg === 'migration started');
+  assert.ok(starts.length >= 4, `h1 started its live moves: ${starts.length}`);
+  let streaming: string | undefined;
+  for (const e of events) {
+    if (e.msg === 'migration started') {
+      assert.equal(streaming, undefined, `${e.domain} started while ${streaming} still streamed`);
+      streaming = e.domain;
+    } else {
+      assert.equal(e.domain, streaming);
+      streaming = undefined;
+    }
+  }
+}
+
 /** `ferry …` on `host` that exits with `code`; its stdout. */
 async function ferryExits(host: TestbedHost, code: number, ...args: string[]): Promise<string> {
   const r = await host.ferry(...args);
@@ -121,6 +145,7 @@ void test('evacuate --return --execute, then --undo; a failure mid-plan stops it
     await keepsBeating(serial);
     assertOneLife(serial);
   }
+  assertOneStreamAtOnce(h1.ferrydLog());
   // Where each came from, for the undo.
   const returns = JSON.parse(
     readFileSync(join(h1.paths.stateDir, 'fleet-returns.json'), 'utf8'),
@@ -239,3 +264,83 @@ void test('balance and consolidate, executed, reach what their plans state', asy
     assertOneLife(serial);
   }
 });
+
+void test('Ctrl-C stops scheduling, and so does closing the connection that ran the plan', async (t) => {
+  const tb = await useTestbed(t, { hosts: 3, extraConfig: 'host_memory_mib = 2048\n' });
+  const hosts = await joinFleet(tb);
+  const [h1] = hosts;
+  const serials = new Map<string, string>();
+  // More guests than run at once (Parallel: 4), so some are still waiting when it stops.
+  for (let i = 1; i <= 6; i++)
+    serials.set(`s${i}`, await startGuestOn(t, h1, { name: `s${i}`, memoryMiB: 128, hbMs: 700 }));
+
+  const cli = h1.spawn([process.execPath, FERRY_BIN, 'evacuate', 'h1', '--execute'], {
+    env: { FERRY_DEFAULT_URI: h1.localUri },
+  });
+  t.after(() => cli.kill('SIGKILL'));
+  let out = '';
+  cli.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  cli.stderr?.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => cli.on('exit', resolve));
+  await until(
+    () => /\[1\/6\] \S+ h1 → h[23]: started/.test(out),
+    60_000,
+    () => out,
+  );
+  cli.kill('SIGINT');
+  assert.equal(await exited, 0, out);
+  assert.match(out, /stopping: no new moves; [1-4] under way finish or roll back/);
+  assert.match(out, /Stopped: asked to stop \(fleet\.stop\)/);
+  const summary = /Evacuated h1: (\d) moved, 0 failed, (\d) left in place/.exec(out);
+  assert.ok(summary, out);
+  assert.ok(Number(summary[1]) >= 1 && Number(summary[2]) >= 2, out);
+  assert.equal(Number(summary[1]) + Number(summary[2]), 6);
+  assert.match(out, /: skipped/);
+  await assertEachOnOneHost(hosts, serials);
+
+  // What is left on h1, planned again and run over a connection that then closes.
+  const conn = await openConnection(
+    `qemu+unix:///system?socket=${join(h1.paths.runDir, 'ferry-sock')}`,
+  );
+  const plan = await conn.call('fleet.plan', { kind: 'evacuate', host: 'h1' });
+  assert.equal(plan.moves.length, Number(summary[2]));
+  const started = new Promise<void>((resolve) =>
+    conn.onNotification('fleet.progress', (p) => {
+      if (p.moves.some((m) => m.state === 'running')) resolve();
+    }),
+  );
+  void conn.call('fleet.run', { planId: plan.id }).catch(() => undefined);
+  await started;
+  conn.close();
+  await until(
+    () => h1.ferrydLog().includes('the connection that ran the plan closed'),
+    60_000,
+    () => h1.ferrydLog().slice(-2000),
+  );
+  await assertEachOnOneHost(hosts, serials);
+});
+
+/** Polls `ok` every 100 ms until it holds, failing after `ms` with `why()`. */
+async function until(ok: () => boolean, ms: number, why: () => string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > deadline) assert.fail(`timed out; ${why()}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Every guest is on exactly one host, running there, with one unbroken life. */
+async function assertEachOnOneHost(
+  hosts: TestbedHost[],
+  serials: Map<string, string>,
+): Promise<void> {
+  for (const [name, serial] of serials) {
+    const where = await whereIs(hosts, name);
+    assert.equal(where.length, 1, `${name} is on exactly one host: ${where.join(', ')}`);
+    const host = hosts.find((h) => h.name === where[0]);
+    assert.ok(host);
+    assert.equal(await stateOn(host, name), 'running', name);
+    await keepsBeating(serial);
+    assertOneLife(serial);
+  }
+}

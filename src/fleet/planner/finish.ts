@@ -7,7 +7,7 @@
 import { predictMigration } from '../../preflight/predict.js';
 import type { Plan, PlannedMove } from '../../rpc/schema/fleet-plan.js';
 import { FleetState } from './fleet-state.js';
-import { makespanMs, parallelism, startOrder } from './order.js';
+import { CPUS_PER_STREAM, makespanMs, parallelism, startOrder, streamLimit } from './order.js';
 import { linkKey, type Draft, type PlannerInput } from './types.js';
 
 /** An offline move copies a definition: about the fixed cost of a migration's two calls. */
@@ -37,6 +37,27 @@ function predictLive(
   // Without a prediction (no convergence even throttled): one pass and a half, as a guess.
   const ms = p.totalMs ?? Math.round(((1.5 * memoryBytes) / (linkMiBs * MiB)) * 1000);
   return { ms: Math.round(ms), downtimeMs: Math.round(p.downtimeMs ?? DEFAULT_MAX_DOWNTIME_MS) };
+}
+
+/**
+ * How many memory streams each source host of a live move carries at once (streamLimit of
+ * its CPUs), in words; undefined without live moves. The makespan needs no change for it:
+ * live moves share the link, so running them one after another takes as long.
+ */
+function streamsOf(
+  fleet: FleetState,
+  live: readonly { from: string }[],
+): { reason: string } | undefined {
+  const sources = [...new Set(live.map((m) => m.from))].sort();
+  if (sources.length === 0) return undefined;
+  const each = sources.map((name) => {
+    const cpus = fleet.host(name).cpus;
+    return { name, cpus, streams: streamLimit(cpus) };
+  });
+  const words = each.map((h) => `${h.name} (${h.cpus} CPUs) ${h.streams}`).join(', ');
+  return {
+    reason: `memory streams at once per source host, one per ${CPUS_PER_STREAM} CPUs: ${words}`,
+  };
 }
 
 export function finishPlan(
@@ -80,6 +101,7 @@ export function finishPlan(
     Math.max(0, ...live.map((m) => m.dirtyRateMiBs)),
     unplaced.length,
   );
+  const streams = streamsOf(before, live);
   const moves: PlannedMove[] = unplaced.map(({ link: _link, offline: _offline, ...m }, i) => ({
     ...m,
     order: i + 1,
@@ -104,7 +126,7 @@ export function finishPlan(
       };
     }),
     parallel,
-    parallelReason: reason,
+    parallelReason: streams === undefined ? reason : `${reason}; ${streams.reason}`,
     predictedMs: makespanMs(
       moves.map((m) => ({ ms: m.predictedMs, live: m.mode === 'live' })),
       parallel,

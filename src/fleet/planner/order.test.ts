@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { planEvacuate } from './evacuate.js';
 import { finishPlan } from './finish.js';
-import { makespanMs, parallelism, startOrder } from './order.js';
+import { makespanMs, parallelism, startOrder, streamLimit } from './order.js';
 import { fleet, guest, host } from './synthetic-fleet.js';
 
 void test('startOrder: small and quiet first (memory × (1 + dirty rate)); offline moves carry no memory', () => {
@@ -91,9 +91,22 @@ void test('finishPlan orders moves, predicts each from the link and dirty rate, 
     ),
   );
   assert.ok(plan.predictedMs < plan.moves.reduce((s, m) => s + m.predictedMs, 0));
+  // h1 has the synthetic fleet's 2 CPUs: one memory stream at a time.
+  assert.match(
+    plan.parallelReason,
+    /; memory streams at once per source host, one per 2 CPUs: h1 \(2 CPUs\) 1$/,
+  );
   const h1 = plan.hosts.find((h) => h.host === 'h1');
   assert.ok(h1);
   assert.equal(h1.usedAfterKiB, 0);
   assert.equal(h1.vcpusBefore, 3);
   assert.equal(h1.vcpusAfter, 0);
+});
+
+void test('streamLimit: one memory stream per 2 CPUs of the source host, at least 1', () => {
+  assert.equal(streamLimit(1), 1);
+  assert.equal(streamLimit(2), 1);
+  assert.equal(streamLimit(3), 1);
+  assert.equal(streamLimit(8), 4);
+  assert.equal(streamLimit(0), 1);
 });

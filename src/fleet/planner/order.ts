@@ -2,13 +2,28 @@
  * The order moves start in, how many run at once, and how long the whole plan takes. Small,
  * quiet guests go first (memory × (1 + dirty rate)): they finish fast and free their share
  * of the link. Parallelism follows the link: as many streams as it carries at twice the
- * busiest guest's dirty rate (at least 8 MiB/s each), between 1 and 4.
+ * busiest guest's dirty rate (at least 8 MiB/s each), between 1 and 4. Of the moves under way,
+ * only so many per source host copy memory at once (streamLimit): the others prepare, wait
+ * for a slot or watch their guest meanwhile.
  * @module
  */
 
 export const MAX_PARALLEL = 4;
 /** The least link share a stream is given (MiB/s), so a quiet fleet does not run 50 at once. */
 export const MIN_STREAM_MIBS = 8;
+
+/**
+ * A stream's switch-over needs the source QEMU's migration thread and the destination's
+ * loading thread to run at once beside the guests' vCPUs; starved of CPU it overruns its
+ * downtime limit (bench/README.md, fleet evacuation: two streams off a 2-CPU host put 3 of
+ * 30 downtimes over 300 ms, one stream none of 30, at about the same speed).
+ */
+export const CPUS_PER_STREAM = 2;
+
+/** How many memory streams a source host with `cpus` CPUs carries at once: at least 1. */
+export function streamLimit(cpus: number): number {
+  return Math.max(1, Math.floor(cpus / CPUS_PER_STREAM));
+}
 
 /**
  * The start order: ascending memory × (1 + dirty rate), ties by name; an offline move sends no
