@@ -298,20 +298,36 @@ void test('Ctrl-C stops scheduling, and so does closing the connection that ran 
   assert.match(out, /: skipped/);
   await assertEachOnOneHost(hosts, serials);
 
-  // What is left on h1, planned again and run over a connection that then closes.
-  const conn = await openConnection(
-    `qemu+unix:///system?socket=${join(h1.paths.runDir, 'ferry-sock')}`,
-  );
+  // What is left on h1, planned again: the last move is aborted (domjobabort) while it waits
+  // for h1's one memory-stream slot (or, at worst, while it streams): it fails, and its guest
+  // stays running on h1.
+  const conn = await rpc(t, h1);
   const plan = await conn.call('fleet.plan', { kind: 'evacuate', host: 'h1' });
   assert.equal(plan.moves.length, Number(summary[2]));
-  const started = new Promise<void>((resolve) =>
-    conn.onNotification('fleet.progress', (p) => {
-      if (p.moves.some((m) => m.state === 'running')) resolve();
-    }),
+  const last = plan.moves.at(-1);
+  assert.ok(last);
+  const running = startedOnce(conn);
+  const result = conn.call('fleet.run', { planId: plan.id });
+  await running;
+  // Its job exists once its own preflight has passed: ask until there is one to abort.
+  await untilAsync(async () => (await h1.ferry('domjobabort', last.guest)).code === 0, 30_000);
+  const ran = await result;
+  const aborted = ran.moves.find((m) => m.guest === last.guest);
+  assert.equal(aborted?.state, 'failed', JSON.stringify(ran.moves));
+  assert.match(aborted.error ?? '', /operation aborted/);
+  assert.deepEqual(await whereIs(hosts, last.guest), ['h1']);
+  await assertEachOnOneHost(hosts, serials);
+
+  // Once more over a connection that closes as soon as a move runs: that stops the plan.
+  const closing = await openConnection(
+    `qemu+unix:///system?socket=${join(h1.paths.runDir, 'ferry-sock')}`,
   );
-  void conn.call('fleet.run', { planId: plan.id }).catch(() => undefined);
-  await started;
-  conn.close();
+  const again = await closing.call('fleet.plan', { kind: 'evacuate', host: 'h1' });
+  assert.ok(again.moves.length >= 1);
+  const moving = startedOnce(closing);
+  void closing.call('fleet.run', { planId: again.id }).catch(() => undefined);
+  await moving;
+  closing.close();
   await until(
     () => h1.ferrydLog().includes('the connection that ran the plan closed'),
     60_000,
@@ -319,6 +335,26 @@ void test('Ctrl-C stops scheduling, and so does closing the connection that ran 
   );
   await assertEachOnOneHost(hosts, serials);
 });
+
+/** Resolves at the first `fleet.progress` on `conn` with a move running. */
+function startedOnce(conn: Connection): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const stop = conn.onNotification('fleet.progress', (p) => {
+      if (!p.moves.some((m) => m.state === 'running')) return;
+      stop();
+      resolve();
+    });
+  });
+}
+
+/** Asks `ok` every 100 ms until it says yes, failing after `ms`. */
+async function untilAsync(ok: () => Promise<boolean>, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await ok())) {
+    if (Date.now() > deadline) assert.fail('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
 
 /** Polls `ok` every 100 ms until it holds, failing after `ms` with `why()`. */
 async function until(ok: () => boolean, ms: number, why: () => string): Promise<void> {
