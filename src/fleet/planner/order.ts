@@ -3,8 +3,8 @@
  * quiet guests go first (memory × (1 + dirty rate)): they finish fast and free their share
  * of the link. Parallelism follows the link: as many streams as it carries at twice the
  * busiest guest's dirty rate (at least 8 MiB/s each), between 1 and 4. Of the moves under way,
- * only so many per source host copy memory at once (streamLimit): the others prepare, wait
- * for a slot or watch their guest meanwhile.
+ * only so many per source host copy memory at once (streamLimit): the others run their
+ * preflight, wait for a slot or watch their guest on the destination meanwhile.
  * @module
  */
 
