@@ -322,9 +322,9 @@ async function live(
       const uri = flags.migrateUri ?? prepared.migrateUri;
       if (uri === undefined)
         throw new MigrationError('prepare', 'Destination gave no migration URI');
-      log.info({ domain: def.name, uri, job: jobId }, 'migration started');
       // An abort asked before the stream (waiting for a slot, preparing) has nothing to cancel.
       if (control.aborted) throw failureMessage(undefined, control);
+      log.info({ domain: def.name, uri, job: jobId }, 'migration started');
       enter('performing');
       await qmp.execute('migrate', { uri });
       crashPoint('source-performing');
